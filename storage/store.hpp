@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "messages/errors.hpp"
+#include "messages/types.hpp"
+
+namespace wtc::storage {
+
+/// A failure of the database, classified so that the caller can answer the client precisely:
+/// `conflict` for a unique-constraint violation, `not_found` for a missing row, `unavailable` for a
+/// lost connection, `internal` for anything else.
+class storage_error : public std::runtime_error {
+ public:
+  storage_error(errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  errc code() const noexcept { return code_; }
+
+ private:
+  errc code_;
+};
+
+/// Where the data lives. An empty `url` selects the embedded SQLite database in `data_dir`.
+struct db_config {
+  std::string url;  // "postgresql://user:pw@host:port/db", "sqlite:///path/file.db" or empty
+  std::string data_dir = "./wtc-data";
+};
+
+/// The storage interface. One instance is one connection and is not thread-safe: the storage actor
+/// owns it on a thread of its own. Every method that changes data takes the audit entry of that
+/// change and writes both in one transaction, so no change is ever stored without its audit row.
+/// Timestamps are UTC milliseconds (messages/types.hpp). Failures throw storage_error.
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// "sqlite" or "postgresql".
+  virtual std::string_view backend() const = 0;
+
+  /// Applies every numbered migration newer than the recorded schema version, each in its own
+  /// transaction, and returns the version now in force.
+  virtual int migrate() = 0;
+  virtual int schema_version() = 0;
+
+  /// A round trip to the database (SELECT 1); throws when it cannot be reached.
+  virtual void ping() = 0;
+
+  // --- users ---
+  virtual std::optional<user_record> find_user(std::string_view username) = 0;
+  virtual std::optional<user_record> find_user_by_id(std::int64_t id) = 0;
+  virtual paged<user_record> list_users(const page& window) = 0;
+  virtual std::int64_t count_users() = 0;
+  /// Returns the stored row with its id and timestamps. A duplicate username is a conflict.
+  virtual user_record create_user(const user_record& user, const audit_entry& audit) = 0;
+  /// Applies the set fields. Deactivating a user deletes its sessions; a role change updates the
+  /// role cached in its sessions. A missing id is not_found.
+  virtual user_record update_user(std::int64_t id, const user_update& update, timestamp_ms now,
+                                  const audit_entry& audit) = 0;
+  /// Stores a new password hash and deletes every session of the user.
+  virtual void set_password(std::int64_t id, const std::string& password_hash, timestamp_ms now,
+                            const audit_entry& audit) = 0;
+  /// Deletes the user and its sessions. A missing id is not_found.
+  virtual void delete_user(std::int64_t id, const audit_entry& audit) = 0;
+  virtual void record_login(std::int64_t id, timestamp_ms at) = 0;
+
+  // --- sessions (keyed by the token's hash) ---
+  virtual void create_session(const session_record& session, const audit_entry& audit) = 0;
+  /// Every session that has not expired at `now`.
+  virtual std::vector<session_record> load_sessions(timestamp_ms now) = 0;
+  virtual void delete_session(const std::string& token_hash, const audit_entry& audit) = 0;
+  /// Swaps a session for a new one in one transaction (token refresh).
+  virtual void replace_session(const std::string& old_token_hash, const session_record& fresh,
+                               const audit_entry& audit) = 0;
+  /// Writes last_activity for many sessions in one transaction; unknown hashes are ignored.
+  virtual void touch_sessions(const std::vector<std::pair<std::string, timestamp_ms>>& activity) = 0;
+  /// Deletes sessions that expired before `now`; returns how many.
+  virtual std::int64_t purge_expired_sessions(timestamp_ms now) = 0;
+
+  // --- audit log ---
+  /// For events that change no row, such as a failed login.
+  virtual void append_audit(const audit_entry& entry) = 0;
+  /// Newest first.
+  virtual paged<audit_entry> query_audit(const audit_filter& filter) = 0;
+};
+
+/// Opens the store `config` selects (creating the SQLite data directory if needed). Does not
+/// migrate. Throws storage_error when the database cannot be opened or reached.
+std::unique_ptr<store> open_store(const db_config& config);
+
+}  // namespace wtc::storage
