@@ -30,11 +30,15 @@ constexpr caf::atom_value errc_category = caf::atom("wtc");
 caf::error make_error(errc code, std::string detail);
 caf::error make_error(errc code);
 
+/// A `too_many_requests` error that tells the client when to retry (the Retry-After header).
+caf::error make_throttle_error(std::string detail, std::int64_t retry_after_s);
+
 /// Extracts the domain code and detail message from an error that crossed an actor boundary.
 /// Errors of other categories (a request timeout, an actor that died) map to `unavailable`.
 struct error_view {
   errc code;
   std::string detail;
+  std::int64_t retry_after_s = 0;
 };
 error_view view(const caf::error& err);
 

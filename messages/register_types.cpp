@@ -1,12 +1,19 @@
 #include "messages/register_types.hpp"
 
 #include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
 
 void register_types(caf::actor_system_config& cfg) {
-  cfg.add_error_category<errc>(errc_category);
+  cfg.add_error_category(errc_category,
+                         [](std::uint8_t code, caf::atom_value, const caf::message& context) {
+                           auto text = "wtc: " + to_string(static_cast<errc>(code));
+                           if (context.match_elements<std::string>())
+                             text += " (" + context.get_as<std::string>(0) + ")";
+                           return text;
+                         });
   cfg.add_message_type<request_origin>("wtc::request_origin");
   cfg.add_message_type<user_record>("wtc::user_record");
   cfg.add_message_type<session_record>("wtc::session_record");
@@ -18,6 +25,11 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<db_health>("wtc::db_health");
   cfg.add_message_type<paged<user_record>>("wtc::paged_users");
   cfg.add_message_type<paged<audit_entry>>("wtc::paged_audit");
+  cfg.add_message_type<std::vector<session_record>>("wtc::session_records");
+  cfg.add_message_type<std::vector<std::pair<std::string, timestamp_ms>>>("wtc::session_touches");
+  cfg.add_message_type<system_counts>("wtc::system_counts");
+  cfg.add_message_type<actor_stats>("wtc::actor_stats");
+  cfg.add_message_type<std::vector<actor_stats>>("wtc::actor_stats_list");
 }
 
 }  // namespace wtc

@@ -19,7 +19,9 @@ enum class role : std::uint8_t { viewer = 1, operator_ = 2, admin = 3 };
 std::string_view to_string(role r);
 /// Parses "viewer", "operator" or "admin"; returns false on anything else.
 bool parse_role(std::string_view text, role& out);
-inline bool at_least(role have, role need) { return have >= need; }
+inline bool at_least(role have, role need) {
+  return have >= need;
+}
 
 /// Who asks for something, from where: every change is audited with it.
 struct request_origin {
@@ -167,6 +169,18 @@ struct db_health {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, db_health& x) {
   return f(x.ok, x.latency_ms, x.backend, x.error);
+}
+
+/// Counts for GET /api/v1/system/status.
+struct system_counts {
+  std::int64_t total_rtus = 0;
+  std::int64_t running_rtus = 0;
+  std::int64_t active_alarms = 0;  // alarm events not yet cleared
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, system_counts& x) {
+  return f(x.total_rtus, x.running_rtus, x.active_alarms);
 }
 
 }  // namespace wtc

@@ -1,0 +1,159 @@
+#include "actors/storage_actor.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+#include <caf/result.hpp>
+
+#include "core/time.hpp"
+#include "messages/errors.hpp"
+
+namespace wtc {
+namespace {
+
+/// Runs one storage call and turns a storage_error into the domain error the requester sees.
+template <class F>
+auto guarded(F&& call) -> caf::result<decltype(call())> {
+  try {
+    return call();
+  } catch (const storage::storage_error& e) {
+    if (e.code() == errc::unavailable || e.code() == errc::internal)
+      spdlog::error("storage: {}", e.what());
+    return make_error(e.code(), e.what());
+  }
+}
+
+db_health probe(storage::store& db) {
+  db_health health;
+  health.backend = std::string(db.backend());
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    db.ping();
+    health.ok = true;
+  } catch (const std::exception& e) {
+    health.error = e.what();
+  }
+  health.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return health;
+}
+
+}  // namespace
+
+storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_state> self,
+                                         storage::db_config config,
+                                         std::shared_ptr<health_board> board) {
+  self->state.db = storage::open_store(config);
+  self->state.db->migrate();
+  self->state.board = std::move(board);
+  self->send(self, probe_atom::value);
+  auto& db = *self->state.db;
+  return {
+      [&db](caf::ping_atom) { return probe(db); },
+      [self, &db](probe_atom) {
+        self->state.board->publish_db(probe(db), core::now_ms());
+        self->delayed_send(self, db_probe_interval, probe_atom::value);
+      },
+      [&db](caf::get_atom, user_atom, const std::string& username) -> caf::result<user_record> {
+        return guarded([&]() -> user_record {
+          if (auto found = db.find_user(username))
+            return *found;
+          throw storage::storage_error(errc::not_found, "no user named '" + username + "'");
+        });
+      },
+      [&db](caf::get_atom, user_atom, std::int64_t id) -> caf::result<user_record> {
+        return guarded([&]() -> user_record {
+          if (auto found = db.find_user_by_id(id))
+            return *found;
+          throw storage::storage_error(errc::not_found, "no user with id " + std::to_string(id));
+        });
+      },
+      [&db](caf::get_atom, users_atom, page window) -> caf::result<paged<user_record>> {
+        return guarded([&] { return db.list_users(window); });
+      },
+      [&db](create_atom, const user_record& user,
+            const audit_entry& audit) -> caf::result<user_record> {
+        return guarded([&] { return db.create_user(user, audit); });
+      },
+      [&db](caf::update_atom, std::int64_t id, const user_update& update,
+            const audit_entry& audit) -> caf::result<user_record> {
+        return guarded([&] { return db.update_user(id, update, audit.timestamp, audit); });
+      },
+      [&db](password_atom, std::int64_t id, const std::string& hash,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.set_password(id, hash, audit.timestamp, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::delete_atom, user_atom, std::int64_t id,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_user(id, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](login_ok_atom, std::int64_t id, timestamp_ms at) {
+        guarded([&] {
+          db.record_login(id, at);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](create_atom, const session_record& session,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.create_session(session, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, sessions_atom,
+            timestamp_ms now) -> caf::result<std::vector<session_record>> {
+        return guarded([&] { return db.load_sessions(now); });
+      },
+      [&db](caf::delete_atom, session_atom, const std::string& token_hash,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_session(token_hash, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](refresh_atom, const std::string& old_hash, const session_record& fresh,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.replace_session(old_hash, fresh, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](touch_atom, const std::vector<std::pair<std::string, timestamp_ms>>& activity) {
+        guarded([&] {
+          db.touch_sessions(activity);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](purge_atom, timestamp_ms now) {
+        guarded([&] {
+          if (auto n = db.purge_expired_sessions(now); n > 0)
+            spdlog::info("storage: purged {} expired sessions", n);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](audit_atom, const audit_entry& entry) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.append_audit(entry);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, audit_atom,
+            const audit_filter& filter) -> caf::result<paged<audit_entry>> {
+        return guarded([&] { return db.query_audit(filter); });
+      },
+      [&db](caf::get_atom, system_atom) -> caf::result<system_counts> {
+        return guarded([&] { return db.count_system(); });
+      },
+      [self](stats_atom) -> actor_stats {
+        return {storage_state::name, self->mailbox().size(), 0};
+      },
+  };
+}
+
+}  // namespace wtc

@@ -1,0 +1,201 @@
+#include "apps/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+extern char** environ;
+
+namespace wtc::app {
+namespace {
+
+std::string get(const environment& env, const std::string& key, const std::string& fallback = {}) {
+  auto it = env.find(key);
+  return it == env.end() ? fallback : it->second;
+}
+
+std::int64_t parse_integer(const std::string& name, const std::string& text, std::int64_t min,
+                           std::int64_t max) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
+    throw config_error(name + ": '" + text + "' is not a whole number between " +
+                       std::to_string(min) + " and " + std::to_string(max));
+  return value;
+}
+
+bool parse_bool(const std::string& name, std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  if (text == "true" || text == "1" || text == "yes" || text == "on")
+    return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off")
+    return false;
+  throw config_error(name + ": '" + text + "' is not true or false");
+}
+
+std::string parse_level(const std::string& name, std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  if (text == "warning")
+    text = "warn";
+  if (text == "critical" || text == "trace" || text == "debug" || text == "info" ||
+      text == "warn" || text == "error" || text == "off")
+    return text;
+  throw config_error(name + ": '" + text +
+                     "' is not a log level (TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL)");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty())
+      out.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+/// libpq URL components may not hold reserved characters unescaped.
+std::string url_escape(const std::string& text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+void check_db_url(const std::string& name, const std::string& url) {
+  if (url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0 &&
+      url.rfind("sqlite://", 0) != 0)
+    throw config_error(
+        name + ": the database URL must start with postgresql://, postgres:// or sqlite://");
+}
+
+}  // namespace
+
+environment read_environment() {
+  environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr)
+      continue;
+    std::string key(*e, static_cast<std::size_t>(eq - *e));
+    if (key.rfind("WTC_", 0) == 0 || key == "DATABASE_URL")
+      env.emplace(std::move(key), std::string(eq + 1));
+  }
+  return env;
+}
+
+std::string postgres_url_from(const environment& env) {
+  const auto port = get(env, "WTC_DB_PORT", "5432");
+  parse_integer("WTC_DB_PORT", port, 1, 65535);
+  return "postgresql://" + url_escape(get(env, "WTC_DB_USER", "wtc")) + ":" +
+         url_escape(get(env, "WTC_DB_PASSWORD", "wtc_password")) + "@" +
+         get(env, "WTC_DB_HOST", "localhost") + ":" + port + "/" +
+         url_escape(get(env, "WTC_DB_NAME", "water_treatment"));
+}
+
+wtcd_config load_config(const environment& env, int argc, char** argv) {
+  wtcd_config cfg;
+
+  // The environment first; the flags below override it.
+  cfg.db.data_dir = get(env, "WTC_DATA_DIR", cfg.db.data_dir);
+  if (auto url = get(env, "DATABASE_URL"); !url.empty()) {
+    check_db_url("DATABASE_URL", url);
+    cfg.db.url = url;
+    cfg.db_source = "DATABASE_URL";
+  } else if (env.count("WTC_DB_HOST") || env.count("WTC_DB_PORT") || env.count("WTC_DB_USER") ||
+             env.count("WTC_DB_PASSWORD") || env.count("WTC_DB_NAME")) {
+    cfg.db.url = postgres_url_from(env);
+    cfg.db_source = "WTC_DB_* variables";
+  }
+  if (auto v = get(env, "WTC_API_PORT"); !v.empty())
+    cfg.port = static_cast<std::uint16_t>(parse_integer("WTC_API_PORT", v, 0, 65535));
+  cfg.bind_address = get(env, "WTC_BIND_ADDRESS", cfg.bind_address);
+  if (auto v = get(env, "WTC_IO_THREADS"); !v.empty())
+    cfg.io_threads = static_cast<int>(parse_integer("WTC_IO_THREADS", v, 1, 64));
+  if (auto v = get(env, "WTC_SCHEDULER_THREADS"); !v.empty())
+    cfg.scheduler_threads = static_cast<int>(parse_integer("WTC_SCHEDULER_THREADS", v, 1, 64));
+  if (auto v = get(env, "WTC_BODY_LIMIT"); !v.empty())
+    cfg.body_limit = static_cast<std::size_t>(parse_integer("WTC_BODY_LIMIT", v, 1024, 64 << 20));
+  if (auto v = get(env, "WTC_SESSION_TTL"); !v.empty())
+    cfg.session_ttl = std::chrono::seconds(parse_integer("WTC_SESSION_TTL", v, 1, 30 * 86400));
+  if (auto v = get(env, "WTC_BCRYPT_COST"); !v.empty())
+    cfg.bcrypt_cost = static_cast<int>(parse_integer("WTC_BCRYPT_COST", v, 10, 16));
+  if (auto v = get(env, "WTC_CORS_ORIGINS"); !v.empty())
+    cfg.cors_origins = split_list(v);
+  if (auto v = get(env, "WTC_LOG_LEVEL"); !v.empty())
+    cfg.log_level = parse_level("WTC_LOG_LEVEL", v);
+  if (auto v = get(env, "WTC_LOG_STRUCTURED"); !v.empty())
+    cfg.log_structured = parse_bool("WTC_LOG_STRUCTURED", v);
+  cfg.admin_password = get(env, "WTC_ADMIN_PASSWORD");
+
+  CLI::App cli{"wtcd: the WTC SCADA controller (central node)", "wtcd"};
+  cli.set_version_flag("--version", "wtcd 0.1.0");
+  std::string db_url, log_level, cors, log_structured;
+  long long port = -1, io_threads = -1, session_ttl = -1, bcrypt_cost = -1;
+  cli.add_option("--db", db_url, "Database URL (overrides DATABASE_URL and WTC_DB_*)");
+  cli.add_option("--data-dir", cfg.db.data_dir, "Data directory for the embedded SQLite database");
+  cli.add_option("--port", port, "HTTP port (WTC_API_PORT, default 8000)");
+  cli.add_option("--bind", cfg.bind_address, "Address to listen on (WTC_BIND_ADDRESS)");
+  cli.add_option("--io-threads", io_threads, "HTTP io threads (WTC_IO_THREADS, default 2)");
+  cli.add_option("--session-ttl", session_ttl, "Token lifetime in seconds (WTC_SESSION_TTL)");
+  cli.add_option("--bcrypt-cost", bcrypt_cost, "bcrypt cost for new passwords (WTC_BCRYPT_COST)");
+  cli.add_option("--cors-origins", cors, "Comma-separated allowed CORS origins (WTC_CORS_ORIGINS)");
+  cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
+  cli.add_option("--log-structured", log_structured,
+                 "JSON log lines: true/false (WTC_LOG_STRUCTURED)");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::CallForVersion& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::ParseError& e) {
+    throw config_error(e.what());
+  }
+  if (!db_url.empty()) {
+    check_db_url("--db", db_url);
+    cfg.db.url = db_url;
+    cfg.db_source = "--db";
+  }
+  if (port >= 0)
+    cfg.port = static_cast<std::uint16_t>(parse_integer("--port", std::to_string(port), 0, 65535));
+  if (io_threads >= 0)
+    cfg.io_threads =
+        static_cast<int>(parse_integer("--io-threads", std::to_string(io_threads), 1, 64));
+  if (session_ttl >= 0)
+    cfg.session_ttl = std::chrono::seconds(
+        parse_integer("--session-ttl", std::to_string(session_ttl), 1, 30 * 86400));
+  if (bcrypt_cost >= 0)
+    cfg.bcrypt_cost =
+        static_cast<int>(parse_integer("--bcrypt-cost", std::to_string(bcrypt_cost), 10, 16));
+  if (!cors.empty())
+    cfg.cors_origins = split_list(cors);
+  if (!log_level.empty())
+    cfg.log_level = parse_level("--log-level", log_level);
+  if (!log_structured.empty())
+    cfg.log_structured = parse_bool("--log-structured", log_structured);
+  if (cfg.db.url.empty() && cfg.db.data_dir.empty())
+    throw config_error("--data-dir: must not be empty");
+  return cfg;
+}
+
+}  // namespace wtc::app

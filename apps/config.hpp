@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace wtc::app {
+
+/// A setting that stops start-up: the message names the setting and what is wrong with it.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Everything wtcd can be told, from the environment (the contract's variables and WTC_*) and
+/// from flags of the same meaning; a flag wins over its variable.
+struct wtcd_config {
+  storage::db_config db;
+  std::string db_source = "embedded SQLite";  // which setting chose the database, for the log
+  std::string bind_address = "0.0.0.0";
+  std::uint16_t port = 8000;
+  int io_threads = 2;
+  int scheduler_threads = 2;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::seconds session_ttl{8 * 3600};
+  int bcrypt_cost = 12;
+  std::vector<std::string> cors_origins;
+  std::string log_level = "info";
+  bool log_structured = false;
+  std::string admin_password;  // only for the first start, when no user exists
+};
+
+using environment = std::map<std::string, std::string>;
+
+/// Reads the process environment into a map (only WTC_* and DATABASE_URL).
+environment read_environment();
+
+/// Builds the configuration from `env` and the command line. Throws config_error on a bad value;
+/// `--help` is handled by printing and exiting with status 0.
+wtcd_config load_config(const environment& env, int argc, char** argv);
+
+/// A PostgreSQL URL from the contract's WTC_DB_* variables and their documented defaults.
+std::string postgres_url_from(const environment& env);
+
+}  // namespace wtc::app

@@ -1,0 +1,160 @@
+// wtcd: the controller (central node). Reads its configuration, prepares the database, starts
+// the actors under the root supervisor and the HTTP gateway, and stops them in order.
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/root_supervisor.hpp"
+#include "actors/session_manager.hpp"
+#include "actors/storage_actor.hpp"
+#include "apps/config.hpp"
+#include "apps/logging.hpp"
+#include "core/password.hpp"
+#include "core/time.hpp"
+#include "core/token.hpp"
+#include "gateway/api.hpp"
+#include "gateway/http_server.hpp"
+#include "messages/register_types.hpp"
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+/// Applies the migrations and, on the very first start, creates the `admin` account. Runs before
+/// any actor, so that a database that cannot be reached stops start-up with a clear message.
+void prepare_database(const wtc::app::wtcd_config& cfg) {
+  auto db = wtc::storage::open_store(cfg.db);
+  const int version_now = db->migrate();
+  spdlog::info("database: {} ({}), schema version {}", db->backend(), cfg.db_source, version_now);
+  if (db->count_users() > 0)
+    return;
+  const bool generated = cfg.admin_password.empty();
+  const auto password = generated ? wtc::core::new_random_password() : cfg.admin_password;
+  if (auto why = wtc::core::password_policy_violation(password); !why.empty())
+    throw wtc::app::config_error("WTC_ADMIN_PASSWORD: " + why);
+  wtc::user_record admin;
+  admin.username = "admin";
+  admin.password_hash = wtc::core::hash_password(password, cfg.bcrypt_cost);
+  admin.user_role = wtc::role::admin;
+  wtc::audit_entry audit;
+  audit.timestamp = wtc::core::now_ms();
+  audit.user = "system";
+  audit.action = "user_create";
+  audit.resource_type = "user";
+  audit.resource_id = "admin";
+  audit.details = R"({"reason":"first start: no users"})";
+  db->create_user(admin, audit);
+  if (generated)
+    spdlog::warn(
+        "first start: created user 'admin' with password '{}' (shown only this once; "
+        "change it with POST /api/v1/auth/change-password)",
+        password);
+  else
+    spdlog::info("first start: created user 'admin' with the password from WTC_ADMIN_PASSWORD");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wtc::app::wtcd_config cfg;
+  try {
+    cfg = wtc::app::load_config(wtc::app::read_environment(), argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "wtcd: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  wtc::app::setup_logging(cfg.log_level, cfg.log_structured);
+  spdlog::info("wtcd {} starting", version);
+
+  try {
+    prepare_database(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot prepare the database: {}", e.what());
+    return 1;
+  }
+
+  caf::actor_system_config caf_cfg;
+  wtc::register_types(caf_cfg);
+  // The sharing policy idles without spinning; work stealing burns a core around timer wake-ups.
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
+  caf_cfg.set("scheduler.max-threads", cfg.scheduler_threads);
+  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  auto system = std::make_unique<caf::actor_system>(caf_cfg);
+
+  auto board = std::make_shared<wtc::health_board>();
+  wtc::session_config session_cfg;
+  session_cfg.token_ttl_ms = static_cast<std::int64_t>(cfg.session_ttl.count()) * 1000;
+  session_cfg.bcrypt_cost = cfg.bcrypt_cost;
+  std::vector<wtc::child_spec> children{
+      {wtc::names::storage,
+       [db = cfg.db, board](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(
+             sys.spawn<caf::detached>(wtc::storage_actor, db, board));
+       }},
+      {wtc::names::sessions,
+       [session_cfg](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::session_manager, session_cfg));
+       }},
+  };
+  auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
+  system->registry().put(wtc::names::supervisor,
+                         caf::actor_cast<caf::strong_actor_ptr>(supervisor));
+
+  wtc::gateway::api_context api{*system, {}, board, nullptr};
+  api.settings.started_at_ms = wtc::core::now_ms();
+  api.settings.version = version;
+  wtc::gateway::router routes;
+  wtc::gateway::add_api_routes(routes, api);
+  std::vector<std::string> labels;
+  for (const auto& r : routes.routes())
+    labels.push_back(r.label);
+  wtc::gateway::http_metrics metrics(std::move(labels));
+  api.metrics = &metrics;
+  wtc::gateway::dispatcher dispatch(routes, wtc::gateway::session_authenticator(api));
+
+  wtc::gateway::server_config server_cfg;
+  server_cfg.bind_address = cfg.bind_address;
+  server_cfg.port = cfg.port;
+  server_cfg.io_threads = cfg.io_threads;
+  server_cfg.body_limit = cfg.body_limit;
+  server_cfg.cors_origins = cfg.cors_origins;
+  auto server = std::make_unique<wtc::gateway::http_server>(
+      server_cfg, [&dispatch](const wtc::gateway::exchange_ptr& ex) { dispatch(ex); }, metrics);
+  try {
+    server->start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  server->on_termination_signal([supervisor](int signo) {
+    spdlog::info("signal {}: shutting down", signo);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  });
+  spdlog::info("listening on http://{}:{} ({} io threads)", cfg.bind_address, server->port(),
+               cfg.io_threads);
+
+  // The supervisor ends on a shutdown signal, or when a subsystem keeps failing.
+  caf::error reason;
+  {
+    caf::scoped_actor self{*system};
+    self->monitor(supervisor);
+    self->receive([&](caf::down_msg& down) { reason = down.reason; });
+  }
+  system->registry().erase(wtc::names::supervisor);
+  // Order matters: no new requests, then no actors, then the io context goes with the server.
+  server->stop();
+  system.reset();
+  server.reset();
+  const bool clean = reason == caf::exit_reason::user_shutdown;
+  spdlog::info("wtcd stopped{}",
+               clean ? "" : " after a subsystem failed: " + caf::to_string(reason));
+  return clean ? EXIT_SUCCESS : EXIT_FAILURE;
+}

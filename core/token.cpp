@@ -1,0 +1,55 @@
+#include "core/token.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace wtc::core {
+namespace {
+
+std::string to_hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+template <std::size_t N>
+std::array<unsigned char, N> random_bytes() {
+  std::array<unsigned char, N> out{};
+  if (RAND_bytes(out.data(), static_cast<int>(N)) != 1)
+    throw std::runtime_error("the OS random generator failed");
+  return out;
+}
+
+}  // namespace
+
+std::string new_token() {
+  auto bytes = random_bytes<32>();
+  return to_hex(bytes.data(), bytes.size());
+}
+
+std::string new_random_password() {
+  static constexpr char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  constexpr std::size_t alphabet_size = sizeof(alphabet) - 1;
+  auto bytes = random_bytes<24>();
+  std::string out;
+  for (unsigned char b : bytes)
+    out += alphabet[b % alphabet_size];
+  return out;
+}
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  return to_hex(digest.data(), len);
+}
+
+}  // namespace wtc::core

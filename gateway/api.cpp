@@ -1,0 +1,12 @@
+#include "gateway/api.hpp"
+
+namespace wtc::gateway {
+
+void add_api_routes(router& routes, api_context& ctx) {
+  add_system_routes(routes, ctx);
+  add_auth_routes(routes, ctx);
+  add_user_routes(routes, ctx);
+  add_audit_routes(routes, ctx);
+}
+
+}  // namespace wtc::gateway

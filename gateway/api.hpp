@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "gateway/dispatcher.hpp"
+#include "gateway/metrics.hpp"
+#include "gateway/router.hpp"
+#include "messages/health_board.hpp"
+
+namespace wtc::gateway {
+
+struct api_settings {
+  std::chrono::milliseconds actor_timeout{10'000};
+  std::int64_t started_at_ms = 0;
+  std::int64_t cycle_time_ms = 1000;
+  std::string version;
+};
+
+/// What the route handlers share: the actor system to reach the actors through, and settings.
+struct api_context {
+  caf::actor_system& sys;
+  api_settings settings;
+  std::shared_ptr<const health_board> board;
+  const http_metrics* metrics = nullptr;  // set once the route table is complete
+};
+
+/// Adds every route of the REST API to `routes`, each with the access it requires.
+void add_api_routes(router& routes, api_context& ctx);
+
+/// Resolves the bearer token through the session manager.
+authenticator session_authenticator(api_context& ctx);
+
+// One function per resource, in its own file.
+void add_auth_routes(router& routes, api_context& ctx);
+void add_user_routes(router& routes, api_context& ctx);
+void add_audit_routes(router& routes, api_context& ctx);
+void add_system_routes(router& routes, api_context& ctx);
+
+}  // namespace wtc::gateway

@@ -1,0 +1,342 @@
+#include "gateway/http_server.hpp"
+
+#include <atomic>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "gateway/replies.hpp"
+#include "gateway/uri.hpp"
+
+namespace wtc::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+using clock_type = std::chrono::steady_clock;
+
+bool valid_request_id(beast::string_view id) {
+  if (id.empty() || id.size() > 64)
+    return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
+/// Request ids for requests that bring none: a per-process random prefix and a counter.
+std::string next_request_id() {
+  static const std::string prefix = [] {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    return std::string(buf);
+  }();
+  static std::atomic<std::uint64_t> counter{0};
+  return prefix + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+struct shared_state {
+  server_config config;
+  http_server::dispatcher dispatch;
+  http_metrics& metrics;
+};
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket&& socket, std::shared_ptr<const shared_state> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      client_ip_ = remote.address().to_string();
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(state_->config.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
+    stream_.expires_after(state_->config.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset) {
+      return do_close();
+    }
+    started_ = clock_type::now();
+    if (ec == http::error::body_limit)
+      return reject(413, "request body exceeds the limit of " +
+                             std::to_string(state_->config.body_limit) + " bytes");
+    if (ec == http::error::header_limit)
+      return reject(431, "request headers exceed the limit of " +
+                             std::to_string(state_->config.header_limit) + " bytes");
+    if (ec)
+      return reject(400, "malformed HTTP request: " + ec.message());
+    handle(parser_->release());
+  }
+
+  /// Answers a request that could not be parsed, then closes: the stream's framing is lost.
+  void reject(unsigned status, const std::string& detail) {
+    keep_alive_ = false;
+    request_id_ = next_request_id();
+    version_ = 11;
+    route_index_ = -1;
+    spdlog::info("http {} from {}: {} [request {}]", status, client_ip_, detail, request_id_);
+    write(error_reply(status, detail));
+  }
+
+  void handle(http::request<http::string_body>&& msg) {
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    auto id_header = msg["X-Request-Id"];
+    request_id_ = valid_request_id(id_header) ? std::string(id_header) : next_request_id();
+    origin_header_ = std::string(msg[http::field::origin]);
+
+    request req;
+    req.method = std::string(msg.method_string());
+    const auto target = msg.target();
+    const auto qmark = target.find('?');
+    req.path = std::string(target.substr(0, qmark));
+    req.origin.ip_address = client_ip_;
+    req.origin.request_id = request_id_;
+    req.origin_header = origin_header_;
+    req.content_type = std::string(msg[http::field::content_type]);
+    req.user_agent = std::string(msg[http::field::user_agent].substr(0, 256));
+    const auto auth = msg[http::field::authorization];
+    if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer "))
+      req.token = std::string(auth.substr(7));
+    req.body = std::move(msg.body());
+    method_ = req.method;
+    path_ = req.path;
+
+    if (target.empty() || target.front() != '/')
+      return write(error_reply(400, "the request target must be an absolute path"));
+    if (req.method == "OPTIONS" && msg.count(http::field::access_control_request_method))
+      return write_preflight();
+    if (qmark != beast::string_view::npos) {
+      try {
+        req.query =
+            parse_query(std::string_view(target.data() + qmark + 1, target.size() - qmark - 1));
+      } catch (const bad_input& e) {
+        return write(error_reply(400, e.what()));
+      }
+    }
+
+    auto self = shared_from_this();
+    auto ex = std::make_shared<exchange>(std::move(req), [self](response res) {
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        self->route_index_ = self->current_ ? self->current_->route_index : -1;
+        self->current_.reset();
+        self->write(std::move(res));
+      });
+    });
+    current_ = ex;
+    state_->dispatch(ex);
+  }
+
+  void add_cors_headers(http::response<http::string_body>& res) const {
+    if (origin_header_.empty())
+      return;
+    for (const auto& allowed : state_->config.cors_origins) {
+      if (allowed == "*" || allowed == origin_header_) {
+        res.set(http::field::access_control_allow_origin, origin_header_);
+        res.set(http::field::vary, "Origin");
+        res.set(http::field::access_control_expose_headers, "X-Request-Id, Retry-After");
+        return;
+      }
+    }
+  }
+
+  void write_preflight() {
+    http::response<http::string_body> res{http::status::no_content, version_};
+    add_cors_headers(res);
+    if (res.count(http::field::access_control_allow_origin)) {
+      res.set(http::field::access_control_allow_methods, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+      res.set(http::field::access_control_allow_headers,
+              "Authorization, Content-Type, X-Request-Id");
+      res.set(http::field::access_control_max_age, "600");
+    }
+    route_index_ = -1;
+    send(std::move(res), 204);
+  }
+
+  void write(response r) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version_};
+    res.set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers)
+      res.set(name, value);
+    add_cors_headers(res);
+    res.body() = std::move(r.body);
+    const auto status = r.status;
+    send(std::move(res), status);
+  }
+
+  void send(http::response<http::string_body>&& res, unsigned status) {
+    res.set(http::field::server, "wtc");
+    res.set("X-Request-Id", request_id_);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+
+    const double seconds = std::chrono::duration<double>(clock_type::now() - started_).count();
+    state_->metrics.record(route_index_, status, seconds);
+    if (status >= 500)
+      spdlog::error("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, status, seconds * 1e3,
+                    request_id_);
+    else
+      spdlog::debug("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, status, seconds * 1e3,
+                    request_id_);
+
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                        self->on_write(ec, sp->need_eof());
+                      });
+  }
+
+  void on_write(beast::error_code ec, bool close) {
+    if (ec) {
+      if (ec != net::error::operation_aborted)
+        spdlog::debug("http write to {} failed: {}", client_ip_, ec.message());
+      return;
+    }
+    if (close || !keep_alive_)
+      return do_close();
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const shared_state> state_;
+  std::string client_ip_;
+  std::string request_id_;
+  std::string origin_header_;
+  std::string method_;
+  std::string path_;
+  exchange_ptr current_;
+  clock_type::time_point started_;
+  int route_index_ = -1;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+};
+
+}  // namespace
+
+struct http_server::impl {
+  impl(server_config config, dispatcher dispatch, http_metrics& metrics)
+      : state(std::make_shared<shared_state>(
+            shared_state{std::move(config), std::move(dispatch), metrics})),
+        ioc(std::max(1, state->config.io_threads)),
+        acceptor(net::make_strand(ioc)),
+        signals(ioc, SIGINT, SIGTERM) {}
+
+  void do_accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == net::error::operation_aborted)
+          return;
+        spdlog::warn("http accept failed: {}", ec.message());
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<http_session>(std::move(socket), state)->run();
+      }
+      do_accept();
+    });
+  }
+
+  std::shared_ptr<const shared_state> state;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  std::vector<std::thread> threads;
+  std::uint16_t bound_port = 0;
+  bool running = false;
+};
+
+http_server::http_server(server_config config, dispatcher dispatch, http_metrics& metrics)
+    : impl_(std::make_unique<impl>(std::move(config), std::move(dispatch), metrics)) {}
+
+http_server::~http_server() {
+  stop();
+}
+
+void http_server::start() {
+  auto& d = *impl_;
+  const auto& cfg = d.state->config;
+  beast::error_code ec;
+  auto address = net::ip::make_address(cfg.bind_address, ec);
+  if (ec)
+    throw std::runtime_error("invalid bind address '" + cfg.bind_address + "'");
+  tcp::endpoint endpoint{address, cfg.port};
+  d.acceptor.open(endpoint.protocol(), ec);
+  if (!ec)
+    d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    d.acceptor.bind(endpoint, ec);
+  if (!ec)
+    d.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + cfg.bind_address + ":" +
+                             std::to_string(cfg.port) + ": " + ec.message());
+  d.bound_port = d.acceptor.local_endpoint().port();
+  d.do_accept();
+  d.running = true;
+  for (int i = 0; i < std::max(1, cfg.io_threads); ++i)
+    d.threads.emplace_back([&d] { d.ioc.run(); });
+}
+
+void http_server::on_termination_signal(std::function<void(int)> on_signal) {
+  impl_->signals.async_wait([on_signal = std::move(on_signal)](beast::error_code ec, int signo) {
+    if (!ec)
+      on_signal(signo);
+  });
+}
+
+void http_server::stop() {
+  auto& d = *impl_;
+  if (!d.running)
+    return;
+  d.running = false;
+  net::post(d.acceptor.get_executor(), [&d] {
+    beast::error_code ec;
+    d.acceptor.close(ec);
+  });
+  d.ioc.stop();
+  for (auto& t : d.threads)
+    t.join();
+  d.threads.clear();
+}
+
+std::uint16_t http_server::port() const {
+  return impl_->bound_port;
+}
+
+}  // namespace wtc::gateway

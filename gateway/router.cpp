@@ -1,0 +1,100 @@
+#include "gateway/router.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "gateway/replies.hpp"
+#include "gateway/uri.hpp"
+
+namespace wtc::gateway {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/')
+    path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+std::string decode_segment(std::string_view raw) {
+  auto decoded = percent_decode(raw);
+  if (!decoded)
+    throw bad_input("malformed percent-escape in the path");
+  if (*decoded == "." || *decoded == "..")
+    throw bad_input("'.' and '..' are not valid names");
+  for (unsigned char c : *decoded)
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
+      throw bad_input("a path segment holds a '/', '\\' or control character");
+  return std::move(*decoded);
+}
+
+}  // namespace
+
+void router::add(std::string method, std::string pattern, access required, handler fn) {
+  route r;
+  r.label = method + " " + pattern;
+  for (auto segment : split_path(pattern))
+    r.segments.emplace_back(segment);
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.required = required;
+  r.fn = std::move(fn);
+  for (const auto& existing : routes_)
+    if (existing.label == r.label)
+      throw std::logic_error("route added twice: " + r.label);
+  routes_.push_back(std::move(r));
+}
+
+router::match router::find(std::string_view method, std::string_view raw_path) const {
+  // A literal segment beats a parameter: "/alarms/rules" must not be read as alarm "rules".
+  match result;
+  std::size_t best_parameters = SIZE_MAX;
+  const auto segments = split_path(raw_path);
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& r = routes_[i];
+    if (r.segments.size() != segments.size())
+      continue;
+    std::size_t parameters = 0;
+    bool same = true;
+    for (std::size_t k = 0; k < segments.size() && same; ++k) {
+      if (is_parameter(r.segments[k]))
+        same = !segments[k].empty() && ++parameters;
+      else
+        same = r.segments[k] == segments[k];
+    }
+    if (!same)
+      continue;
+    if (r.method != method) {
+      if (!result.allowed_methods.empty())
+        result.allowed_methods += ", ";
+      result.allowed_methods += r.method;
+      continue;
+    }
+    if (parameters < best_parameters) {
+      best_parameters = parameters;
+      result.found = &r;
+      result.index = static_cast<int>(i);
+    }
+  }
+  if (result.found) {
+    const auto& r = *result.found;
+    for (std::size_t k = 0; k < segments.size(); ++k)
+      if (is_parameter(r.segments[k]))
+        result.params.emplace(r.segments[k].substr(1, r.segments[k].size() - 2),
+                              decode_segment(segments[k]));
+  }
+  return result;
+}
+
+}  // namespace wtc::gateway

@@ -1,0 +1,102 @@
+#pragma once
+
+// The typed interfaces of the actors: what each one answers, and nothing else. The gateway and
+// the other actors talk to an actor only through these.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+namespace wtc {
+
+/// What an actor reports of itself for /metrics.
+struct actor_stats {
+  std::string name;
+  std::uint64_t mailbox_depth = 0;
+  std::uint64_t restarts = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_stats& x) {
+  return f(x.name, x.mailbox_depth, x.restarts);
+}
+
+/// Registry names under which the supervisor publishes its children. A restarted child is put
+/// back under the same name, so callers look the handle up rather than keep it.
+namespace names {
+constexpr caf::atom_value storage = caf::atom("storage");
+constexpr caf::atom_value sessions = caf::atom("sessions");
+constexpr caf::atom_value supervisor = caf::atom("supervisor");
+}  // namespace names
+
+/// The storage actor: owns the database connection on a thread of its own.
+using storage_api = caf::typed_actor<
+    caf::replies_to<caf::ping_atom>::with<db_health>, caf::reacts_to<probe_atom>,
+    caf::replies_to<caf::get_atom, user_atom, std::string>::with<user_record>,
+    caf::replies_to<caf::get_atom, user_atom, std::int64_t>::with<user_record>,
+    caf::replies_to<caf::get_atom, users_atom, page>::with<paged<user_record>>,
+    caf::replies_to<create_atom, user_record, audit_entry>::with<user_record>,
+    caf::replies_to<caf::update_atom, std::int64_t, user_update, audit_entry>::with<user_record>,
+    caf::replies_to<password_atom, std::int64_t, std::string, audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<caf::delete_atom, user_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
+    caf::reacts_to<login_ok_atom, std::int64_t, timestamp_ms>,
+    caf::replies_to<create_atom, session_record, audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, sessions_atom, timestamp_ms>::with<std::vector<session_record>>,
+    caf::replies_to<caf::delete_atom, session_atom, std::string, audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<refresh_atom, std::string, session_record, audit_entry>::with<caf::ok_atom>,
+    caf::reacts_to<touch_atom, std::vector<std::pair<std::string, timestamp_ms>>>,
+    caf::reacts_to<purge_atom, timestamp_ms>,
+    caf::replies_to<audit_atom, audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, audit_atom, audit_filter>::with<paged<audit_entry>>,
+    caf::replies_to<caf::get_atom, system_atom>::with<system_counts>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.
+using password_worker_api =
+    caf::typed_actor<caf::replies_to<verify_atom, std::string, std::string>::with<bool>,
+                     caf::replies_to<hash_atom, std::string>::with<std::string>>;
+
+/// The session manager: owns the live sessions and the login throttle, and fronts user
+/// management so that a change to a user reaches that user's sessions at once.
+using session_api = caf::typed_actor<
+    // username, password, origin, user agent
+    caf::replies_to<login_atom, std::string, std::string, request_origin,
+                    std::string>::with<issued_token>,
+    // token -> the session it opens
+    caf::replies_to<validate_atom, std::string>::with<session_record>,
+    caf::replies_to<logout_atom, std::string, request_origin>::with<caf::ok_atom>,
+    caf::replies_to<refresh_atom, std::string, request_origin>::with<issued_token>,
+    // token, current password, new password
+    caf::replies_to<password_atom, std::string, std::string, std::string,
+                    request_origin>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, users_atom, page>::with<paged<user_record>>,
+    caf::replies_to<caf::get_atom, user_atom, std::int64_t>::with<user_record>,
+    caf::replies_to<caf::get_atom, user_atom, std::string>::with<user_record>,
+    // username, password, role, origin
+    caf::replies_to<create_atom, user_atom, std::string, std::string, role,
+                    request_origin>::with<user_record>,
+    caf::replies_to<caf::update_atom, user_atom, std::int64_t, user_update,
+                    request_origin>::with<user_record>,
+    caf::replies_to<caf::delete_atom, user_atom, std::int64_t, request_origin>::with<caf::ok_atom>,
+    caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// The handle registered under `name`, or an invalid handle while that actor is (re)starting.
+template <class Handle>
+Handle lookup(caf::actor_system& sys, caf::atom_value name) {
+  return caf::actor_cast<Handle>(sys.registry().get(name));
+}
+
+/// The root supervisor: reports on its children. (It sends itself `restart_atom` after a
+/// child's backoff delay.)
+using supervisor_api = caf::typed_actor<caf::replies_to<stats_atom>::with<std::vector<actor_stats>>,
+                                        caf::reacts_to<restart_atom, std::size_t>>;
+
+}  // namespace wtc
