@@ -1,0 +1,182 @@
+#include "wtcd_process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "http_client.hpp"
+
+#ifndef WTC_WTCD_PATH
+#error "WTC_WTCD_PATH must name the wtcd binary"
+#endif
+
+namespace wtc::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& log_path) {
+  std::vector<std::string> env_strings;
+  // A clean environment, so that the developer's WTC_* settings do not leak into tests.
+  for (const char* keep : {"PATH", "HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* v = std::getenv(keep))
+      env_strings.push_back(std::string(keep) + "=" + v);
+  for (const auto& [k, v] : env)
+    env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv;
+  std::string binary = WTC_WTCD_PATH;
+  argv.push_back(binary.data());
+  std::vector<std::string> args_copy = args;
+  for (auto& a : args_copy)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  *timed_out = false;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *timed_out = true;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+wtcd_process::wtcd_process(options opts) : opts_(std::move(opts)) {
+  static int counter = 0;
+  const auto base = fs::temp_directory_path() /
+                    ("wtcd-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  fs::create_directories(base);
+  if (opts_.data_dir.empty()) {
+    data_dir_ = (base / "data").string();
+    own_dir_ = true;
+  } else {
+    data_dir_ = opts_.data_dir;
+  }
+  log_path_ = (base / "wtcd.log").string();
+}
+
+wtcd_process::~wtcd_process() {
+  if (pid_ > 0)
+    kill();
+  if (::testing::Test::HasFailure())
+    std::cerr << "---- wtcd log (" << log_path_ << ") ----\n" << log() << "---- end of log ----\n";
+  fs::remove_all(fs::path(log_path_).parent_path());
+}
+
+void wtcd_process::start() {
+  port_ = free_port();
+  std::vector<std::string> args{"--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                "--data-dir", data_dir_};
+  args.insert(args.end(), opts_.args.begin(), opts_.args.end());
+  pid_ = spawn(args, opts_.env, log_path_);
+  ASSERT_GT(pid_, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  http_client client(port_);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL() << "wtcd exited during start-up:\n" << log();
+    }
+    try {
+      if (client.get("/health/live").status == 200)
+        return;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL() << "wtcd did not answer /health/live within 60 s:\n" << log();
+}
+
+int wtcd_process::stop(std::chrono::seconds timeout) {
+  if (pid_ <= 0)
+    return -1;
+  ::kill(pid_, SIGTERM);
+  bool timed_out = false;
+  const int code = wait_exit(pid_, timeout, &timed_out);
+  pid_ = -1;
+  EXPECT_FALSE(timed_out) << "wtcd did not stop within " << timeout.count() << " s of SIGTERM";
+  return code;
+}
+
+void wtcd_process::kill() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string wtcd_process::log() const { return slurp(log_path_); }
+
+int run_wtcd_to_exit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                     std::string* output, std::chrono::seconds timeout) {
+  const auto path = fs::temp_directory_path() /
+                    ("wtcd-run-" + std::to_string(::getpid()) + "-" + std::to_string(free_port()) + ".log");
+  const pid_t pid = spawn(args, env, path.string());
+  bool timed_out = false;
+  const int code = wait_exit(pid, timeout, &timed_out);
+  if (output != nullptr)
+    *output = slurp(path.string());
+  fs::remove(path);
+  return timed_out ? -2 : code;
+}
+
+}  // namespace wtc::test
