@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "storage/store.hpp"
+
+namespace wtc::storage {
+
+/// The PostgreSQL backend, through libpqxx. Every statement is prepared once per connection; a
+/// lost connection fails the call in progress with `unavailable` and is re-established by the
+/// next call.
+class postgres_store final : public store {
+ public:
+  /// Connects to `url` (a libpq URI); throws storage_error(unavailable) when the server cannot be
+  /// reached.
+  explicit postgres_store(std::string url);
+
+  std::string_view backend() const override { return "postgresql"; }
+  int migrate() override;
+  int schema_version() override;
+  void ping() override;
+
+  std::optional<user_record> find_user(std::string_view username) override;
+  std::optional<user_record> find_user_by_id(std::int64_t id) override;
+  paged<user_record> list_users(const page& window) override;
+  std::int64_t count_users() override;
+  user_record create_user(const user_record& user, const audit_entry& audit) override;
+  user_record update_user(std::int64_t id, const user_update& update, timestamp_ms now,
+                          const audit_entry& audit) override;
+  void set_password(std::int64_t id, const std::string& password_hash, timestamp_ms now,
+                    const audit_entry& audit) override;
+  void delete_user(std::int64_t id, const audit_entry& audit) override;
+  void record_login(std::int64_t id, timestamp_ms at) override;
+
+  void create_session(const session_record& session, const audit_entry& audit) override;
+  std::vector<session_record> load_sessions(timestamp_ms now) override;
+  void delete_session(const std::string& token_hash, const audit_entry& audit) override;
+  void replace_session(const std::string& old_token_hash, const session_record& fresh,
+                       const audit_entry& audit) override;
+  void touch_sessions(const std::vector<std::pair<std::string, timestamp_ms>>& activity) override;
+  std::int64_t purge_expired_sessions(timestamp_ms now) override;
+
+  void append_audit(const audit_entry& entry) override;
+  paged<audit_entry> query_audit(const audit_filter& filter) override;
+
+ private:
+  pqxx::connection& connection();
+  /// Runs `body` on the connection, translating every failure into a storage_error.
+  template <class Body>
+  auto guarded(std::string_view context, Body&& body)
+      -> decltype(body(std::declval<pqxx::connection&>()));
+  [[noreturn]] void translate_current_exception(std::string_view context);
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace wtc::storage

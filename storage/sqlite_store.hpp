@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace wtc::storage {
+
+/// The embedded backend: one connection to a database file in WAL mode with synchronous=FULL, so a
+/// committed change survives a power cut, and with foreign keys enforced. Statements are prepared
+/// on first use and kept for the life of the connection.
+class sqlite_store final : public store {
+ public:
+  /// Opens the database file at `path`, creating it if needed; throws storage_error(unavailable)
+  /// when it cannot be opened.
+  explicit sqlite_store(const std::string& path);
+
+  std::string_view backend() const override { return "sqlite"; }
+  int migrate() override;
+  int schema_version() override;
+  void ping() override;
+
+  std::optional<user_record> find_user(std::string_view username) override;
+  std::optional<user_record> find_user_by_id(std::int64_t id) override;
+  paged<user_record> list_users(const page& window) override;
+  std::int64_t count_users() override;
+  user_record create_user(const user_record& user, const audit_entry& audit) override;
+  user_record update_user(std::int64_t id, const user_update& update, timestamp_ms now,
+                          const audit_entry& audit) override;
+  void set_password(std::int64_t id, const std::string& password_hash, timestamp_ms now,
+                    const audit_entry& audit) override;
+  void delete_user(std::int64_t id, const audit_entry& audit) override;
+  void record_login(std::int64_t id, timestamp_ms at) override;
+
+  void create_session(const session_record& session, const audit_entry& audit) override;
+  std::vector<session_record> load_sessions(timestamp_ms now) override;
+  void delete_session(const std::string& token_hash, const audit_entry& audit) override;
+  void replace_session(const std::string& old_token_hash, const session_record& fresh,
+                       const audit_entry& audit) override;
+  void touch_sessions(const std::vector<std::pair<std::string, timestamp_ms>>& activity) override;
+  std::int64_t purge_expired_sessions(timestamp_ms now) override;
+
+  void append_audit(const audit_entry& entry) override;
+  paged<audit_entry> query_audit(const audit_filter& filter) override;
+
+ private:
+  struct connection_closer {
+    void operator()(sqlite3* db) const noexcept;
+  };
+  struct statement_finalizer {
+    void operator()(sqlite3_stmt* stmt) const noexcept;
+  };
+  class query;
+  class transaction;
+
+  sqlite3_stmt* prepared(std::string_view sql, std::string_view context);
+  [[noreturn]] void fail(int rc, std::string_view context) const;
+  int recorded_version(std::string_view context);
+  void insert_audit(const audit_entry& entry, std::string_view context);
+  void insert_session(const session_record& session, std::string_view context);
+
+  std::unique_ptr<sqlite3, connection_closer> db_;
+  // Declared after db_ so that the statements are finalised before the connection closes.
+  std::unordered_map<std::string_view, std::unique_ptr<sqlite3_stmt, statement_finalizer>>
+      statements_;
+};
+
+}  // namespace wtc::storage
