@@ -44,6 +44,10 @@ constexpr statement list_users_stmt{
     "wtc_ts_to_ms(updated_at), wtc_ts_to_ms(last_login) FROM users ORDER BY id "
     "LIMIT $1 OFFSET $2"};
 constexpr statement count_users_stmt{"count_users", "SELECT count(*) FROM users"};
+constexpr statement count_system_stmt{
+    "count_system",
+    "SELECT (SELECT count(*) FROM rtus), (SELECT count(*) FROM rtus WHERE state = 'RUNNING'), "
+    "(SELECT count(*) FROM alarm_events WHERE state <> 'CLEARED')"};
 constexpr statement insert_user{
     "insert_user",
     "INSERT INTO users (username, password_hash, role, active, sync_to_rtus, created_at, "
@@ -112,12 +116,13 @@ constexpr statement count_audit_stmt{
     "AND ($6::bigint = 0 OR timestamp <= wtc_ms_to_ts($6))"};
 
 constexpr statement all_statements[] = {
-    ping_stmt,           schema_version_exists, read_schema_version,  insert_schema_version,
-    lock_migrations,     find_user_stmt,        find_user_by_id_stmt, list_users_stmt,
-    count_users_stmt,    insert_user,           update_user_stmt,     set_password_stmt,
-    delete_user_stmt,    record_login_stmt,     insert_session,       load_sessions_stmt,
-    delete_session_stmt, delete_user_sessions,  update_session_roles, touch_session,
-    purge_sessions,      insert_audit,          query_audit_stmt,     count_audit_stmt,
+    ping_stmt,          schema_version_exists, read_schema_version,  insert_schema_version,
+    lock_migrations,    find_user_stmt,        find_user_by_id_stmt, list_users_stmt,
+    count_users_stmt,   count_system_stmt,     insert_user,          update_user_stmt,
+    set_password_stmt,  delete_user_stmt,      record_login_stmt,    insert_session,
+    load_sessions_stmt, delete_session_stmt,   delete_user_sessions, update_session_roles,
+    touch_session,      purge_sessions,        insert_audit,         query_audit_stmt,
+    count_audit_stmt,
 };
 
 constexpr const char* create_schema_version =
@@ -308,6 +313,15 @@ paged<user_record> postgres_store::list_users(const page& window) {
     result.total = exec(tx, count_users_stmt)[0][0].as<std::int64_t>();
     tx.commit();
     return result;
+  });
+}
+
+system_counts postgres_store::count_system() {
+  return guarded("count RTUs and alarms", [](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    const auto row = exec(tx, count_system_stmt)[0];
+    return system_counts{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(),
+                         row[2].as<std::int64_t>()};
   });
 }
 

@@ -43,6 +43,9 @@ constexpr std::string_view sql_list_users =
     "SELECT id, username, password_hash, role, active, sync_to_rtus, created_at, updated_at, "
     "last_login FROM users ORDER BY id LIMIT ?1 OFFSET ?2";
 constexpr std::string_view sql_count_users = "SELECT count(*) FROM users";
+constexpr std::string_view sql_count_system =
+    "SELECT (SELECT count(*) FROM rtus), (SELECT count(*) FROM rtus WHERE state = 'RUNNING'), "
+    "(SELECT count(*) FROM alarm_events WHERE state <> 'CLEARED')";
 constexpr std::string_view sql_insert_user =
     "INSERT INTO users (username, password_hash, role, active, sync_to_rtus, created_at, "
     "updated_at, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, 0)) "
@@ -365,6 +368,12 @@ paged<user_record> sqlite_store::list_users(const page& window) {
   result.total = count_users();
   tx.commit();
   return result;
+}
+
+system_counts sqlite_store::count_system() {
+  query q(*this, sql_count_system, "count RTUs and alarms");
+  q.step();
+  return {q.get_int64(0), q.get_int64(1), q.get_int64(2)};
 }
 
 std::int64_t sqlite_store::count_users() {

@@ -34,6 +34,7 @@ class sqlite_store final : public store {
   std::optional<user_record> find_user_by_id(std::int64_t id) override;
   paged<user_record> list_users(const page& window) override;
   std::int64_t count_users() override;
+  system_counts count_system() override;
   user_record create_user(const user_record& user, const audit_entry& audit) override;
   user_record update_user(std::int64_t id, const user_update& update, timestamp_ms now,
                           const audit_entry& audit) override;

@@ -51,6 +51,9 @@ class store {
   /// A round trip to the database (SELECT 1); throws when it cannot be reached.
   virtual void ping() = 0;
 
+  /// RTU and alarm counts for the system status.
+  virtual system_counts count_system() = 0;
+
   // --- users ---
   virtual std::optional<user_record> find_user(std::string_view username) = 0;
   virtual std::optional<user_record> find_user_by_id(std::int64_t id) = 0;
@@ -78,7 +81,8 @@ class store {
   virtual void replace_session(const std::string& old_token_hash, const session_record& fresh,
                                const audit_entry& audit) = 0;
   /// Writes last_activity for many sessions in one transaction; unknown hashes are ignored.
-  virtual void touch_sessions(const std::vector<std::pair<std::string, timestamp_ms>>& activity) = 0;
+  virtual void touch_sessions(
+      const std::vector<std::pair<std::string, timestamp_ms>>& activity) = 0;
   /// Deletes sessions that expired before `now`; returns how many.
   virtual std::int64_t purge_expired_sessions(timestamp_ms now) = 0;
 

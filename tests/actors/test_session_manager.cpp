@@ -29,8 +29,9 @@ struct config : caf::actor_system_config {
 class SessionManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("wtc-sessions-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("wtc-sessions-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     storage::db_config db{"", dir.string()};
     {
@@ -56,16 +57,19 @@ class SessionManagerTest : public ::testing::Test {
     policy.initial_backoff = 10ms;
     supervisor = sys.spawn(
         root_supervisor,
-        std::vector<child_spec>{
-            {names::storage,
-             [db, board](caf::actor_system& s) {
-               return caf::actor_cast<caf::actor>(s.spawn<caf::detached>(storage_actor, db, board));
-             }},
-            {names::sessions,
-             [sc](caf::actor_system& s) {
-               return caf::actor_cast<caf::actor>(s.spawn(session_manager, sc));
-             }}},
+        std::vector<child_spec>{{names::storage,
+                                 [db, board](caf::actor_system& s) {
+                                   return caf::actor_cast<caf::actor>(
+                                       s.spawn<caf::detached>(storage_actor, db, board));
+                                 }},
+                                {names::sessions,
+                                 [sc](caf::actor_system& s) {
+                                   return caf::actor_cast<caf::actor>(s.spawn(session_manager, sc));
+                                 }}},
         policy);
+    // The supervisor registers its children before it answers anything.
+    self->request(supervisor, 10s, stats_atom::value)
+        .receive([](std::vector<actor_stats>&) {}, [](caf::error& err) { FAIL() << to_string(err); });
     admin_origin.username = "admin";
     admin_origin.user_role = role::admin;
     admin_origin.ip_address = "10.0.0.1";
@@ -82,7 +86,7 @@ class SessionManagerTest : public ::testing::Test {
   /// Sends a request and returns the answer or the error.
   template <class T, class... Ts>
   caf::expected<T> ask(Ts&&... xs) {
-    caf::expected<T> result{caf::error{}};
+    caf::expected<T> result{make_error(errc::internal, "no answer")};
     self->request(sessions(), 10s, std::forward<Ts>(xs)...)
         .receive([&](T& value) { result = std::move(value); },
                  [&](caf::error& err) { result = std::move(err); });
@@ -103,7 +107,7 @@ class SessionManagerTest : public ::testing::Test {
   config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  caf::actor supervisor;
+  supervisor_api supervisor;
   request_origin admin_origin;
 };
 
@@ -139,7 +143,7 @@ TEST_F(SessionManagerTest, RepeatedFailuresAreThrottledWithARetryDelay) {
 
 TEST_F(SessionManagerTest, LogoutEndsTheSession) {
   auto issued = login("olga", "olga-password");
-  ASSERT_TRUE(issued);
+  ASSERT_TRUE(issued) << to_string(issued.error());
   ASSERT_TRUE(ask<caf::ok_atom>(logout_atom::value, issued->token, admin_origin));
   auto after = ask<session_record>(validate_atom::value, issued->token);
   ASSERT_FALSE(after);
@@ -186,13 +190,15 @@ TEST_F(SessionManagerTest, DeactivationEndsSessionsAndRoleChangesApplyAtOnce) {
   user_update promote;
   promote.set_role = true;
   promote.user_role = role::admin;
-  ASSERT_TRUE(ask<user_record>(caf::update_atom::value, user_atom::value, olga->id, promote, admin_origin));
+  ASSERT_TRUE(
+      ask<user_record>(caf::update_atom::value, user_atom::value, olga->id, promote, admin_origin));
   EXPECT_EQ(ask<session_record>(validate_atom::value, issued->token)->user_role, role::admin);
 
   user_update deactivate;
   deactivate.set_active = true;
   deactivate.active = false;
-  ASSERT_TRUE(ask<user_record>(caf::update_atom::value, user_atom::value, olga->id, deactivate, admin_origin));
+  ASSERT_TRUE(ask<user_record>(caf::update_atom::value, user_atom::value, olga->id, deactivate,
+                               admin_origin));
   EXPECT_FALSE(ask<session_record>(validate_atom::value, issued->token));
   EXPECT_FALSE(login("olga", "olga-password")) << "a deactivated user cannot log in";
 }
@@ -206,7 +212,8 @@ TEST_F(SessionManagerTest, AdminsCannotLockThemselvesOut) {
   user_update demote;
   demote.set_role = true;
   demote.user_role = role::viewer;
-  auto upd = ask<user_record>(caf::update_atom::value, user_atom::value, me->id, demote, admin_origin);
+  auto upd =
+      ask<user_record>(caf::update_atom::value, user_atom::value, me->id, demote, admin_origin);
   ASSERT_FALSE(upd);
   EXPECT_EQ(code_of(upd.error()), errc::bad_request);
 }

@@ -21,7 +21,9 @@ caf::behavior counter(caf::stateful_actor<int>* self) {
       [self](add_atom_t, int n) { self->state += n; },
       [self](caf::get_atom) { return self->state; },
       [](boom_atom) -> int { throw std::runtime_error("injected fault"); },
-      [self](stats_atom) { return actor_stats{"counter", self->mailbox().size(), 0}; },
+      [self](stats_atom) {
+        return actor_stats{"counter", self->mailbox().size(), 0};
+      },
   };
 }
 
@@ -40,8 +42,8 @@ class SupervisorTest : public ::testing::Test {
   /// A child spec whose every spawn is reported to the test's scoped actor.
   child_spec reported(caf::atom_value name, caf::behavior (*fn)(caf::stateful_actor<int>*)) {
     auto observer = caf::actor_cast<caf::actor>(self);
-    return {name, [=](caf::actor_system& sys) {
-              auto child = sys.spawn(fn);
+    return {name, [=](caf::actor_system& system) {
+              auto child = system.spawn(fn);
               caf::anon_send(observer, spawned_atom::value, name, child);
               return child;
             }};
@@ -54,7 +56,8 @@ class SupervisorTest : public ::testing::Test {
           if (who == name)
             result = child;
         },
-        caf::after(std::chrono::seconds(10)) >> [&] { FAIL() << "no spawn of " << to_string(name); });
+        caf::after(std::chrono::seconds(10)) >>
+            [&] { FAIL() << "no spawn of " << to_string(name); });
     return result;
   }
 
@@ -75,8 +78,8 @@ TEST_F(SupervisorTest, RestartsACrashedChildWhileItsSiblingKeepsItsState) {
   const auto b = caf::atom("child_b");
   restart_policy policy;
   policy.initial_backoff = std::chrono::milliseconds(10);
-  auto sup = sys.spawn(root_supervisor, std::vector<child_spec>{reported(a, counter), reported(b, counter)},
-                       policy);
+  auto sup = sys.spawn(root_supervisor,
+                       std::vector<child_spec>{reported(a, counter), reported(b, counter)}, policy);
   auto first_a = await_spawn(a);
   auto first_b = await_spawn(b);
   self->send(first_a, add_atom_t::value, 5);

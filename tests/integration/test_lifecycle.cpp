@@ -27,7 +27,8 @@ TEST(Lifecycle, FirstStartPrintsARandomAdminPasswordOnce) {
   const std::string password = m[1];
   EXPECT_GE(password.size(), 16U);
   http_client client(wtcd.port());
-  EXPECT_EQ(client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "wtc_password"}}).status,
+  EXPECT_EQ(client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "wtc_password"}})
+                .status,
             401)
       << "there is no default password";
   EXPECT_FALSE(client.login("admin", password).empty());
@@ -35,7 +36,8 @@ TEST(Lifecycle, FirstStartPrintsARandomAdminPasswordOnce) {
 
   wtcd_process again({{{"WTC_BCRYPT_COST", "10"}}, {}, wtcd.data_dir()});
   again.start();
-  EXPECT_EQ(again.log().find("created user 'admin'"), std::string::npos) << "only on the first start";
+  EXPECT_EQ(again.log().find("created user 'admin'"), std::string::npos)
+      << "only on the first start";
   EXPECT_EQ(again.stop(), 0);
 }
 
@@ -92,11 +94,13 @@ TEST(Lifecycle, EveryChangeIsAuditedWithUserActionResourceAndAddress) {
   wtcd.start();
   http_client client(wtcd.port());
   const auto admin = client.login("admin", "admin-password");
-  auto created = client.post("/api/v1/users", {{"username", "paula"}, {"password", "paula-password"}, {"role", "operator"}},
-                             admin);
+  auto created = client.post(
+      "/api/v1/users",
+      {{"username", "paula"}, {"password", "paula-password"}, {"role", "operator"}}, admin);
   ASSERT_EQ(created.status, 201) << created.body;
   const auto id = std::to_string(created.json()["id"].get<std::int64_t>());
-  ASSERT_EQ(client.request("PUT", "/api/v1/users/" + id, R"({"role":"viewer"})", admin).status, 200);
+  ASSERT_EQ(client.request("PUT", "/api/v1/users/" + id, R"({"role":"viewer"})", admin).status,
+            200);
   ASSERT_EQ(client.request("DELETE", "/api/v1/users/" + id, "", admin).status, 200);
 
   auto audit = client.get("/api/v1/audit?user=admin&resource_type=user", admin);
@@ -134,8 +138,8 @@ TEST(Lifecycle, HealthStatusMetricsAndRequestIds) {
   const auto token = client.login("admin", "admin-password");
   auto status = client.get("/api/v1/system/status", token);
   ASSERT_EQ(status.status, 200) << status.body;
-  for (const char* field : {"status", "uptime_seconds", "cycle_time_ms", "connected_rtus", "total_rtus",
-                            "active_alarms", "cpu_usage", "memory_usage"})
+  for (const char* field : {"status", "uptime_seconds", "cycle_time_ms", "connected_rtus",
+                            "total_rtus", "active_alarms", "cpu_usage", "memory_usage"})
     EXPECT_TRUE(status.json().contains(field)) << field;
 
   auto metrics = client.get("/metrics");
@@ -163,8 +167,9 @@ TEST(Lifecycle, CorsOriginsAreHonoured) {
   EXPECT_EQ(allowed.header("access-control-allow-origin"), "http://hmi.plant.local");
   auto other = client.request("GET", "/health", "", "", {{"Origin", "http://evil.example"}});
   EXPECT_EQ(other.header("access-control-allow-origin"), "");
-  auto preflight = client.request("OPTIONS", "/api/v1/users", "", "",
-                                  {{"Origin", "http://hmi.plant.local"}, {"Access-Control-Request-Method", "POST"}});
+  auto preflight = client.request(
+      "OPTIONS", "/api/v1/users", "", "",
+      {{"Origin", "http://hmi.plant.local"}, {"Access-Control-Request-Method", "POST"}});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_NE(preflight.header("access-control-allow-methods").find("POST"), std::string::npos);
   EXPECT_EQ(wtcd.stop(), 0);
@@ -177,9 +182,12 @@ TEST(Lifecycle, RunsOnPostgresqlAndReportsItsLoss) {
   wtcd.start();
   http_client client(wtcd.port());
   const auto admin = client.login("admin", "admin-password");
-  ASSERT_EQ(client.post("/api/v1/users", {{"username", "pgu"}, {"password", "pgu-password"}, {"role", "viewer"}}, admin)
-                .status,
-            201);
+  ASSERT_EQ(
+      client
+          .post("/api/v1/users",
+                {{"username", "pgu"}, {"password", "pgu-password"}, {"role", "viewer"}}, admin)
+          .status,
+      201);
   EXPECT_NE(wtcd.log().find("postgresql"), std::string::npos);
   EXPECT_EQ(client.get("/health/ready").status, 200);
   EXPECT_EQ(wtcd.stop(), 0);
@@ -187,7 +195,8 @@ TEST(Lifecycle, RunsOnPostgresqlAndReportsItsLoss) {
   wtcd_process again({quick_env(), {"--db", url}, ""});
   again.start();
   http_client client2(again.port());
-  EXPECT_EQ(client2.get("/api/v1/auth/session", admin).status, 200) << "sessions survive on PostgreSQL";
+  EXPECT_EQ(client2.get("/api/v1/auth/session", admin).status, 200)
+      << "sessions survive on PostgreSQL";
   EXPECT_FALSE(client2.login("pgu", "pgu-password").empty());
 
   cluster.reset();  // the database goes away under a running wtcd

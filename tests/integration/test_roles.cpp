@@ -41,7 +41,8 @@ http_result call(const http_client& client, const gateway::route& r, const std::
 }
 
 std::map<std::string, std::string> quick_env() {
-  return {{"WTC_ADMIN_PASSWORD", "admin-password"}, {"WTC_BCRYPT_COST", "10"},
+  return {{"WTC_ADMIN_PASSWORD", "admin-password"},
+          {"WTC_BCRYPT_COST", "10"},
           {"WTC_LOG_LEVEL", "warning"}};
 }
 
@@ -75,9 +76,9 @@ TEST(Roles, EveryRouteAnswersEachRoleAsItsTableSays) {
   http_client client(wtcd.port());
   const auto admin = client.login("admin", "admin-password");
   for (const auto& [name, r] : {std::pair{"oscar", "operator"}, std::pair{"vicky", "viewer"}}) {
-    auto res = client.post("/api/v1/users",
-                           {{"username", name}, {"password", std::string(name) + "-password"}, {"role", r}},
-                           admin);
+    auto res = client.post(
+        "/api/v1/users",
+        {{"username", name}, {"password", std::string(name) + "-password"}, {"role", r}}, admin);
     ASSERT_EQ(res.status, 201) << res.body;
   }
   const std::vector<std::tuple<std::string, std::string, access>> users{

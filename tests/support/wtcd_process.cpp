@@ -120,8 +120,8 @@ wtcd_process::~wtcd_process() {
 
 void wtcd_process::start() {
   port_ = free_port();
-  std::vector<std::string> args{"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                "--data-dir", data_dir_};
+  std::vector<std::string> args{"--port",    std::to_string(port_), "--bind",
+                                "127.0.0.1", "--data-dir",          data_dir_};
   args.insert(args.end(), opts_.args.begin(), opts_.args.end());
   pid_ = spawn(args, opts_.env, log_path_);
   ASSERT_GT(pid_, 0);
@@ -164,12 +164,15 @@ void wtcd_process::kill() {
   pid_ = -1;
 }
 
-std::string wtcd_process::log() const { return slurp(log_path_); }
+std::string wtcd_process::log() const {
+  return slurp(log_path_);
+}
 
-int run_wtcd_to_exit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                     std::string* output, std::chrono::seconds timeout) {
-  const auto path = fs::temp_directory_path() /
-                    ("wtcd-run-" + std::to_string(::getpid()) + "-" + std::to_string(free_port()) + ".log");
+int run_wtcd_to_exit(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env, std::string* output,
+                     std::chrono::seconds timeout) {
+  const auto path = fs::temp_directory_path() / ("wtcd-run-" + std::to_string(::getpid()) + "-" +
+                                                 std::to_string(free_port()) + ".log");
   const pid_t pid = spawn(args, env, path.string());
   bool timed_out = false;
   const int code = wait_exit(pid, timeout, &timed_out);

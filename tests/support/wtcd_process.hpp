@@ -46,8 +46,9 @@ class wtcd_process {
 };
 
 /// Runs wtcd to completion (for configuration errors) and returns its exit status and output.
-int run_wtcd_to_exit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                     std::string* output, std::chrono::seconds timeout = std::chrono::seconds(20));
+int run_wtcd_to_exit(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env, std::string* output,
+                     std::chrono::seconds timeout = std::chrono::seconds(20));
 
 /// A free TCP port on loopback (bound and released; good enough for tests).
 std::uint16_t free_port();

@@ -5,7 +5,9 @@
 namespace wtc::core {
 namespace {
 
-login_throttle::policy small_policy() { return {3, 60'000, 120'000, 100}; }
+login_throttle::policy small_policy() {
+  return {3, 60'000, 120'000, 100};
+}
 
 TEST(LoginThrottle, LocksOutAfterTooManyFailuresInTheWindow) {
   login_throttle t(small_policy());

@@ -19,7 +19,9 @@ TEST(Password, VerifiesOnlyTheRightPassword) {
   EXPECT_FALSE(verify_password("", hash));
 }
 
-TEST(Password, SaltsDiffer) { EXPECT_NE(hash_password("same", 10), hash_password("same", 10)); }
+TEST(Password, SaltsDiffer) {
+  EXPECT_NE(hash_password("same", 10), hash_password("same", 10));
+}
 
 TEST(Password, MalformedHashesNeverMatch) {
   EXPECT_FALSE(verify_password("x", ""));

@@ -10,9 +10,13 @@ TEST(Iso8601, FormatsWholeSecondsWithoutFraction) {
   EXPECT_EQ(format_iso8601(1768651200000), "2026-01-17T12:00:00Z");
 }
 
-TEST(Iso8601, FormatsMilliseconds) { EXPECT_EQ(format_iso8601(1768651200123), "2026-01-17T12:00:00.123Z"); }
+TEST(Iso8601, FormatsMilliseconds) {
+  EXPECT_EQ(format_iso8601(1768651200123), "2026-01-17T12:00:00.123Z");
+}
 
-TEST(Iso8601, FormatsTimesBeforeTheEpoch) { EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z"); }
+TEST(Iso8601, FormatsTimesBeforeTheEpoch) {
+  EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
+}
 
 TEST(Iso8601, ParsesWhatItFormats) {
   for (std::int64_t ms : {0LL, 1768651200000LL, 1768651200123LL, 951782400000LL /* 2000-02-29 */})
@@ -31,9 +35,10 @@ TEST(Iso8601, ParsesTheFormsClientsSend) {
 }
 
 TEST(Iso8601, RejectsMalformedAndOutOfRangeTimes) {
-  for (const char* bad : {"", "2026", "2026-13-01", "2026-02-30", "2025-02-29", "2026-01-17T24:00:00",
-                          "2026-01-17T12:60", "2026-01-17T12:00:00X", "2026-01-17T12:00:00.Z",
-                          "now", "2026-01-17T12:00:00+25:00", "2026-1-7", "2026-01-17T12:00:00ZZ"})
+  for (const char* bad :
+       {"", "2026", "2026-13-01", "2026-02-30", "2025-02-29", "2026-01-17T24:00:00",
+        "2026-01-17T12:60", "2026-01-17T12:00:00X", "2026-01-17T12:00:00.Z", "now",
+        "2026-01-17T12:00:00+25:00", "2026-1-7", "2026-01-17T12:00:00ZZ"})
     EXPECT_FALSE(parse_iso8601(bad).has_value()) << bad;
 }
 
