@@ -19,6 +19,7 @@
 #include "core/password.hpp"
 #include "core/time.hpp"
 #include "core/token.hpp"
+#include "gateway/actor_bridge.hpp"
 #include "gateway/api.hpp"
 #include "gateway/http_server.hpp"
 #include "messages/register_types.hpp"
@@ -125,8 +126,12 @@ int main(int argc, char** argv) {
   server_cfg.io_threads = cfg.io_threads;
   server_cfg.body_limit = cfg.body_limit;
   server_cfg.cors_origins = cfg.cors_origins;
+  wtc::gateway::actor_bridge bridge(*system);
   auto server = std::make_unique<wtc::gateway::http_server>(
-      server_cfg, [&dispatch](const wtc::gateway::exchange_ptr& ex) { dispatch(ex); }, metrics);
+      server_cfg, [&dispatch](const wtc::gateway::exchange_ptr& ex) { dispatch(ex); }, metrics,
+      [&bridge](std::function<void(std::function<void()>)> post) {
+        bridge.attach_this_thread(std::move(post));
+      });
   try {
     server->start();
   } catch (const std::exception& e) {
@@ -151,6 +156,7 @@ int main(int argc, char** argv) {
   system->registry().erase(wtc::names::supervisor);
   // Order matters: no new requests, then no actors, then the io context goes with the server.
   server->stop();
+  bridge.detach_all();
   system.reset();
   server.reset();
   const bool clean = reason == caf::exit_reason::user_shutdown;

@@ -1,34 +1,105 @@
 #pragma once
 
-#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/actor_traits.hpp>
+#include <caf/duration.hpp>
+#include <caf/mixin/requester.hpp>
+#include <caf/mixin/sender.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/scoped_execution_unit.hpp>
 
 #include "gateway/replies.hpp"
 
 namespace wtc::gateway {
 
-/// Asks `target` without blocking the calling (io) thread: a short-lived actor sends the request
-/// and runs `on_value` with the answer on a CAF thread; an error answers the exchange with the
-/// matching status. `on_value` must reply to the exchange.
+/// An actor that is never scheduled: whatever it receives is handed to `on_message`, which
+/// carries it to the io thread that owns the actor and runs it there. (CAF's actor_companion is
+/// the same idea but cannot send requests in 0.17.)
+class io_companion
+    : public caf::extend<caf::scheduled_actor, io_companion>::with<caf::mixin::sender,
+                                                                   caf::mixin::requester>,
+      public caf::dynamically_typed_actor_base {
+ public:
+  using signatures = caf::none_t;
+  using behavior_type = caf::behavior;
+  using message_sink = std::function<void(caf::mailbox_element_ptr)>;
+
+  /// An actor without a behavior counts as finished: give it one that is never called (the
+  /// companion only ever receives responses, which bypass the behavior).
+  explicit io_companion(caf::actor_config& cfg) : extended_base(cfg) {
+    do_become(caf::behavior{[](caf::ok_atom) {}}, true);
+  }
+
+  void set_sink(message_sink sink);
+
+  void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit* host) override;
+  void enqueue(caf::strong_actor_ptr source, caf::message_id mid, caf::message content,
+               caf::execution_unit* host) override;
+  void launch(caf::execution_unit* host, bool lazy, bool hide) override;
+  void on_exit() override;
+
+ private:
+  std::mutex mutex_;
+  message_sink sink_;
+};
+
+/// Lets the io threads talk to actors without blocking and without a thread hop of their own.
+/// Each io thread gets an actor companion: requests go out from the io thread, and the answers
+/// come back to that same thread through its io_context, where the handler then replies at once.
+class actor_bridge {
+ public:
+  using post_fn = std::function<void(std::function<void()>)>;
+
+  explicit actor_bridge(caf::actor_system& sys) : sys_(sys) {}
+  ~actor_bridge();
+  actor_bridge(const actor_bridge&) = delete;
+  actor_bridge& operator=(const actor_bridge&) = delete;
+
+  /// Runs on an io thread once, before it serves: gives it a companion whose mailbox `post`
+  /// drains on that thread.
+  void attach_this_thread(post_fn post);
+
+  /// Ends every companion. Call after the io threads have stopped, before the actor system goes.
+  void detach_all();
+
+  /// The companion of the calling io thread, or nullptr on any other thread.
+  static io_companion* current();
+
+ private:
+  struct io_thread {
+    caf::strong_actor_ptr companion;
+    std::unique_ptr<caf::scoped_execution_unit> unit;
+  };
+
+  caf::actor_system& sys_;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<io_thread>> threads_;
+};
+
+/// Asks `target` from an io thread and runs `on_value` with the answer on the same thread; an
+/// error (the timeout included) answers the exchange with the matching status. `on_value` must
+/// reply to the exchange. A timeout costs a round trip through CAF's clock thread: actors that
+/// answer from memory, and bound their own waits, are asked with `caf::infinite`.
 template <class Handle, class OnValue, class... Ts>
-void ask(caf::actor_system& sys, const exchange_ptr& ex, const Handle& target,
-         std::chrono::milliseconds timeout, OnValue on_value, Ts&&... xs) {
+void ask(const exchange_ptr& ex, const Handle& target, caf::duration timeout, OnValue on_value,
+         Ts&&... xs) {
   if (!target) {
     ex->reply(error_reply(errc::unavailable, "a subsystem is restarting; try again shortly"));
     return;
   }
-  sys.spawn([ex, target, timeout, on_value = std::move(on_value),
-             msg = std::make_tuple(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-    std::apply(
-        [&](auto&&... args) {
-          self->request(target, timeout, std::move(args)...)
-              .then(std::move(on_value), [ex](caf::error& err) { ex->reply(error_reply(err)); });
-        },
-        std::move(msg));
-  });
+  auto* self = actor_bridge::current();
+  if (self == nullptr) {
+    ex->reply(error_reply(errc::internal, "request handled outside of an io thread"));
+    return;
+  }
+  self->request(target, timeout, std::forward<Ts>(xs)...)
+      .then(std::move(on_value), [ex](caf::error& err) { ex->reply(error_reply(err)); });
 }
 
 }  // namespace wtc::gateway

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/duration.hpp>
 
 #include "gateway/dispatcher.hpp"
 #include "gateway/metrics.hpp"
@@ -15,7 +16,8 @@
 namespace wtc::gateway {
 
 struct api_settings {
-  std::chrono::milliseconds actor_timeout{10'000};
+  /// For requests to actors that wait on the database; the session manager bounds its own.
+  caf::duration actor_timeout{std::chrono::seconds(10)};
   std::int64_t started_at_ms = 0;
   std::int64_t cycle_time_ms = 1000;
   std::string version;

@@ -7,10 +7,10 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -145,7 +145,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
     auto self = shared_from_this();
     auto ex = std::make_shared<exchange>(std::move(req), [self](response res) {
-      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+      // dispatch: a handler that answers on the io thread writes at once, others are queued.
+      net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
         self->route_index_ = self->current_ ? self->current_->route_index : -1;
         self->current_.reset();
         self->write(std::move(res));
@@ -250,16 +251,23 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
 }  // namespace
 
+// One io_context per thread: a shared io_context's queue lock costs more under load than it
+// balances, and a connection never needs more than one thread.
 struct http_server::impl {
-  impl(server_config config, dispatcher dispatch, http_metrics& metrics)
+  impl(server_config config, dispatcher dispatch, http_metrics& metrics, thread_start start_hook)
       : state(std::make_shared<shared_state>(
             shared_state{std::move(config), std::move(dispatch), metrics})),
-        ioc(std::max(1, state->config.io_threads)),
-        acceptor(net::make_strand(ioc)),
-        signals(ioc, SIGINT, SIGTERM) {}
+        on_thread_start(std::move(start_hook)) {
+    for (int i = 0; i < std::max(1, state->config.io_threads); ++i)
+      contexts.push_back(std::make_unique<net::io_context>(1));
+    acceptor.emplace(*contexts.front());
+    signals.emplace(*contexts.front(), SIGINT, SIGTERM);
+  }
+
+  net::io_context& next_context() { return *contexts[next++ % contexts.size()]; }
 
   void do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(next_context(), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted)
           return;
@@ -273,16 +281,20 @@ struct http_server::impl {
   }
 
   std::shared_ptr<const shared_state> state;
-  net::io_context ioc;
-  tcp::acceptor acceptor;
-  net::signal_set signals;
+  thread_start on_thread_start;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::size_t next = 0;  // only touched by the accepting thread
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::signal_set> signals;
   std::vector<std::thread> threads;
   std::uint16_t bound_port = 0;
   bool running = false;
 };
 
-http_server::http_server(server_config config, dispatcher dispatch, http_metrics& metrics)
-    : impl_(std::make_unique<impl>(std::move(config), std::move(dispatch), metrics)) {}
+http_server::http_server(server_config config, dispatcher dispatch, http_metrics& metrics,
+                         thread_start on_thread_start)
+    : impl_(std::make_unique<impl>(std::move(config), std::move(dispatch), metrics,
+                                   std::move(on_thread_start))) {}
 
 http_server::~http_server() {
   stop();
@@ -296,25 +308,31 @@ void http_server::start() {
   if (ec)
     throw std::runtime_error("invalid bind address '" + cfg.bind_address + "'");
   tcp::endpoint endpoint{address, cfg.port};
-  d.acceptor.open(endpoint.protocol(), ec);
+  d.acceptor->open(endpoint.protocol(), ec);
   if (!ec)
-    d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec)
-    d.acceptor.bind(endpoint, ec);
+    d.acceptor->bind(endpoint, ec);
   if (!ec)
-    d.acceptor.listen(net::socket_base::max_listen_connections, ec);
+    d.acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec)
     throw std::runtime_error("cannot listen on " + cfg.bind_address + ":" +
                              std::to_string(cfg.port) + ": " + ec.message());
-  d.bound_port = d.acceptor.local_endpoint().port();
+  d.bound_port = d.acceptor->local_endpoint().port();
   d.do_accept();
   d.running = true;
-  for (int i = 0; i < std::max(1, cfg.io_threads); ++i)
-    d.threads.emplace_back([&d] { d.ioc.run(); });
+  for (auto& ioc : d.contexts)
+    d.threads.emplace_back([&d, &ioc] {
+      if (d.on_thread_start)
+        d.on_thread_start([&ioc](std::function<void()> work) { net::post(*ioc, std::move(work)); });
+      // Keep running while idle: the connections come and go, the thread stays.
+      auto guard = net::make_work_guard(*ioc);
+      ioc->run();
+    });
 }
 
 void http_server::on_termination_signal(std::function<void(int)> on_signal) {
-  impl_->signals.async_wait([on_signal = std::move(on_signal)](beast::error_code ec, int signo) {
+  impl_->signals->async_wait([on_signal = std::move(on_signal)](beast::error_code ec, int signo) {
     if (!ec)
       on_signal(signo);
   });
@@ -325,11 +343,8 @@ void http_server::stop() {
   if (!d.running)
     return;
   d.running = false;
-  net::post(d.acceptor.get_executor(), [&d] {
-    beast::error_code ec;
-    d.acceptor.close(ec);
-  });
-  d.ioc.stop();
+  for (auto& ioc : d.contexts)
+    ioc->stop();
   for (auto& t : d.threads)
     t.join();
   d.threads.clear();

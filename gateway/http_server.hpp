@@ -28,8 +28,11 @@ struct server_config {
 class http_server {
  public:
   using dispatcher = std::function<void(const exchange_ptr&)>;
+  /// Runs on each io thread before it serves, with a function that queues work on that thread.
+  using thread_start = std::function<void(std::function<void(std::function<void()>)> post)>;
 
-  http_server(server_config config, dispatcher dispatch, http_metrics& metrics);
+  http_server(server_config config, dispatcher dispatch, http_metrics& metrics,
+              thread_start on_thread_start);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

@@ -22,7 +22,7 @@ void add_audit_routes(router& routes, api_context& ctx) {
       throw bad_input("'end' must not be before 'start'");
     filter.window = query_page(req);
     ask(
-        ctx.sys, ex, lookup<storage_api>(ctx.sys, names::storage), ctx.settings.actor_timeout,
+        ex, lookup<storage_api>(ctx.sys, names::storage), ctx.settings.actor_timeout,
         [ex, window = filter.window](paged<audit_entry>& found) {
           auto list = nlohmann::json::array();
           for (const auto& entry : found.items)

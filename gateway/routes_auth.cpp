@@ -22,7 +22,7 @@ session_api sessions(api_context& ctx) {
 authenticator session_authenticator(api_context& ctx) {
   return [&ctx](const exchange_ptr& ex, std::function<void(const exchange_ptr&)> next) {
     ask(
-        ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+        ex, sessions(ctx), caf::infinite,
         [ex, next = std::move(next)](session_record& session) {
           ex->req.origin.username = session.username;
           ex->req.origin.user_role = session.user_role;
@@ -39,7 +39,7 @@ void add_auth_routes(router& routes, api_context& ctx) {
     auto username = body.required_string("username", max_username);
     auto password = body.required_string("password", max_password);
     ask(
-        ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+        ex, sessions(ctx), caf::infinite,
         [ex](issued_token& issued) { ex->reply(json_reply(200, to_json(issued))); },
         login_atom::value, std::move(username), std::move(password), ex->req.origin,
         ex->req.user_agent);
@@ -47,7 +47,7 @@ void add_auth_routes(router& routes, api_context& ctx) {
 
   routes.add("POST", "/api/v1/auth/logout", access::viewer, [&ctx](const exchange_ptr& ex) {
     ask(
-        ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+        ex, sessions(ctx), caf::infinite,
         [ex](caf::ok_atom) {
           ex->reply(json_reply(200, {{"status", "ok"}, {"detail", "logged out"}}));
         },
@@ -66,14 +66,14 @@ void add_auth_routes(router& routes, api_context& ctx) {
 
   routes.add("POST", "/api/v1/auth/refresh", access::viewer, [&ctx](const exchange_ptr& ex) {
     ask(
-        ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+        ex, sessions(ctx), caf::infinite,
         [ex](issued_token& issued) { ex->reply(json_reply(200, to_json(issued))); },
         refresh_atom::value, ex->req.token, ex->req.origin);
   });
 
   routes.add("GET", "/api/v1/auth/me", access::viewer, [&ctx](const exchange_ptr& ex) {
     ask(
-        ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+        ex, sessions(ctx), caf::infinite,
         [ex](user_record& user) { ex->reply(json_reply(200, to_json(user))); },
         caf::get_atom::value, user_atom::value, ex->req.session.username);
   });
@@ -84,7 +84,7 @@ void add_auth_routes(router& routes, api_context& ctx) {
                auto current = body.required_string("current_password", max_password);
                auto fresh = body.required_string("new_password", max_password);
                ask(
-                   ctx.sys, ex, sessions(ctx), ctx.settings.actor_timeout,
+                   ex, sessions(ctx), caf::infinite,
                    [ex](caf::ok_atom) {
                      ex->reply(json_reply(200, {{"status", "ok"},
                                                 {"detail",

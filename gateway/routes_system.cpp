@@ -109,26 +109,24 @@ void add_system_routes(router& routes, api_context& ctx) {
       not_ready("the storage actor is restarting");
       return;
     }
-    ctx.sys.spawn([ex, storage, not_ready,
-                   timeout = ctx.settings.actor_timeout](caf::event_based_actor* self) {
-      self->request(storage, timeout, caf::ping_atom::value)
-          .then(
-              [ex, not_ready](db_health& health) {
-                if (!health.ok) {
-                  not_ready(health.error);
-                  return;
-                }
-                ex->reply(json_reply(200, {{"status", "ready"},
-                                           {"database", "connected"},
-                                           {"latency_ms", round2(health.latency_ms)}}));
-              },
-              [not_ready](caf::error& err) { not_ready(view(err).detail); });
-    });
+    actor_bridge::current()
+        ->request(storage, ctx.settings.actor_timeout, caf::ping_atom::value)
+        .then(
+            [ex, not_ready](db_health& health) {
+              if (!health.ok) {
+                not_ready(health.error);
+                return;
+              }
+              ex->reply(json_reply(200, {{"status", "ready"},
+                                         {"database", "connected"},
+                                         {"latency_ms", round2(health.latency_ms)}}));
+            },
+            [not_ready](caf::error& err) { not_ready(view(err).detail); });
   });
 
   routes.add("GET", "/api/v1/system/status", access::viewer, [&ctx](const exchange_ptr& ex) {
     ask(
-        ctx.sys, ex, lookup<storage_api>(ctx.sys, names::storage), ctx.settings.actor_timeout,
+        ex, lookup<storage_api>(ctx.sys, names::storage), ctx.settings.actor_timeout,
         [ex, &ctx](system_counts& counts) {
           bool db_ok = false;
           database_json(ctx, db_ok);
@@ -149,7 +147,7 @@ void add_system_routes(router& routes, api_context& ctx) {
 
   routes.add("GET", "/metrics", access::anonymous, [&ctx](const exchange_ptr& ex) {
     ask(
-        ctx.sys, ex, lookup<supervisor_api>(ctx.sys, names::supervisor), ctx.settings.actor_timeout,
+        ex, lookup<supervisor_api>(ctx.sys, names::supervisor), ctx.settings.actor_timeout,
         [ex, &ctx](std::vector<actor_stats>& actors) {
           std::ostringstream out;
           out << ctx.metrics->render();
