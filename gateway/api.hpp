@@ -16,8 +16,9 @@
 namespace wtc::gateway {
 
 struct api_settings {
-  /// For requests to actors that wait on the database; the session manager bounds its own.
-  caf::duration actor_timeout{std::chrono::seconds(10)};
+  /// For requests whose answer waits on the database or on bcrypt. An actor that crashes while
+  /// such an answer is pending never sends it: the timeout turns that into a 503.
+  caf::duration actor_timeout{std::chrono::seconds(15)};
   std::int64_t started_at_ms = 0;
   std::int64_t cycle_time_ms = 1000;
   std::string version;

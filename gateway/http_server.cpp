@@ -48,6 +48,15 @@ std::string next_request_id() {
   return prefix + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
+/// Keeps printable ASCII only: a user agent is stored with the session, and a stray byte must not
+/// make a UTF-8 database refuse a login.
+std::string printable_prefix(beast::string_view text, std::size_t max_length) {
+  std::string out;
+  for (char c : text.substr(0, max_length))
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
 struct shared_state {
   server_config config;
   http_server::dispatcher dispatch;
@@ -122,7 +131,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     req.origin.request_id = request_id_;
     req.origin_header = origin_header_;
     req.content_type = std::string(msg[http::field::content_type]);
-    req.user_agent = std::string(msg[http::field::user_agent].substr(0, 256));
+    req.user_agent = printable_prefix(msg[http::field::user_agent], 256);
     const auto auth = msg[http::field::authorization];
     if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer "))
       req.token = std::string(auth.substr(7));

@@ -36,7 +36,7 @@ void add_user_routes(router& routes, api_context& ctx) {
     allow_query(ex->req, {"skip", "limit"});
     const auto window = query_page(ex->req);
     ask(
-        ex, sessions(ctx), caf::infinite,
+        ex, sessions(ctx), ctx.settings.actor_timeout,
         [ex, window](paged<user_record>& users) {
           auto list = nlohmann::json::array();
           for (const auto& user : users.items)
@@ -57,7 +57,7 @@ void add_user_routes(router& routes, api_context& ctx) {
       throw bad_input("missing required field 'role'");
     const auto r = role_field(body);
     ask(
-        ex, sessions(ctx), caf::infinite,
+        ex, sessions(ctx), ctx.settings.actor_timeout,
         [ex](user_record& user) { ex->reply(json_reply(201, to_json(user))); }, create_atom::value,
         user_atom::value, std::move(username), std::move(password), r, ex->req.origin);
   });
@@ -65,7 +65,7 @@ void add_user_routes(router& routes, api_context& ctx) {
   routes.add("GET", "/api/v1/users/{user_id}", access::admin, [&ctx](const exchange_ptr& ex) {
     const auto id = path_id(ex->req, "user_id");
     ask(
-        ex, sessions(ctx), caf::infinite,
+        ex, sessions(ctx), ctx.settings.actor_timeout,
         [ex](user_record& user) { ex->reply(json_reply(200, to_json(user))); },
         caf::get_atom::value, user_atom::value, id);
   });
@@ -89,7 +89,7 @@ void add_user_routes(router& routes, api_context& ctx) {
     if (!update.set_role && !update.set_active && !update.set_sync_to_rtus)
       throw bad_input("nothing to update: give role, active or sync_to_rtus");
     ask(
-        ex, sessions(ctx), caf::infinite,
+        ex, sessions(ctx), ctx.settings.actor_timeout,
         [ex](user_record& user) { ex->reply(json_reply(200, to_json(user))); },
         caf::update_atom::value, user_atom::value, id, update, ex->req.origin);
   });
@@ -97,7 +97,7 @@ void add_user_routes(router& routes, api_context& ctx) {
   routes.add("DELETE", "/api/v1/users/{user_id}", access::admin, [&ctx](const exchange_ptr& ex) {
     const auto id = path_id(ex->req, "user_id");
     ask(
-        ex, sessions(ctx), caf::infinite,
+        ex, sessions(ctx), ctx.settings.actor_timeout,
         [ex](caf::ok_atom) {
           ex->reply(json_reply(200, {{"status", "ok"}, {"detail", "user deleted"}}));
         },

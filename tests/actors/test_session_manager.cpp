@@ -76,8 +76,12 @@ class SessionManagerTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // The storage actor closes the database on its own thread: wait for it before removing it.
+    auto storage = lookup<storage_api>(sys, names::storage);
+    self->monitor(storage);
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);
-    self->wait_for(supervisor);
+    self->receive([](caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] { ADD_FAILURE() << "storage did not stop"; });
     fs::remove_all(dir);
   }
 

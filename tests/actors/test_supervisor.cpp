@@ -15,8 +15,8 @@ using boom_atom = caf::atom_constant<caf::atom("t_boom")>;
 using spawned_atom = caf::atom_constant<caf::atom("t_spawned")>;
 
 /// A child with state: a counter that can be made to throw.
-caf::behavior counter(caf::stateful_actor<int>* self) {
-  self->state = 0;
+caf::behavior counter(caf::stateful_actor<int>* self, int initial) {
+  self->state = initial;
   return {
       [self](add_atom_t, int n) { self->state += n; },
       [self](caf::get_atom) { return self->state; },
@@ -28,9 +28,9 @@ caf::behavior counter(caf::stateful_actor<int>* self) {
 }
 
 /// A child that fails as soon as it runs, every time.
-caf::behavior crashing_at_start(caf::event_based_actor* self) {
+caf::behavior crashing_at_start(caf::event_based_actor* self, std::string why) {
   self->send(self, boom_atom::value);
-  return {[](boom_atom) { throw std::runtime_error("cannot start"); }};
+  return {[why](boom_atom) { throw std::runtime_error(why); }};
 }
 
 struct config : caf::actor_system_config {
@@ -40,10 +40,10 @@ struct config : caf::actor_system_config {
 class SupervisorTest : public ::testing::Test {
  protected:
   /// A child spec whose every spawn is reported to the test's scoped actor.
-  child_spec reported(caf::atom_value name, caf::behavior (*fn)(caf::stateful_actor<int>*)) {
+  child_spec reported(caf::atom_value name, caf::behavior (*fn)(caf::stateful_actor<int>*, int)) {
     auto observer = caf::actor_cast<caf::actor>(self);
     return {name, [=](caf::actor_system& system) {
-              auto child = system.spawn(fn);
+              auto child = system.spawn(fn, 0);
               caf::anon_send(observer, spawned_atom::value, name, child);
               return child;
             }};
@@ -115,7 +115,7 @@ TEST_F(SupervisorTest, GivesUpAfterRepeatedFailuresAndStopsEverything) {
   const auto healthy = caf::atom("healthy");
   std::vector<child_spec> children{
       reported(healthy, counter),
-      {caf::atom("crasher"), [](caf::actor_system& s) { return s.spawn(crashing_at_start); }}};
+      {caf::atom("crasher"), [](caf::actor_system& s) { return s.spawn(crashing_at_start, std::string("cannot start")); }}};
   auto sup = sys.spawn(root_supervisor, std::move(children), policy);
   auto sibling = await_spawn(healthy);
   self->monitor(sup);

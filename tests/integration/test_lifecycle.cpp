@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <regex>
+#include <sstream>
 
 #include "http_client.hpp"
 #include "pg_cluster.hpp"
@@ -155,6 +156,48 @@ TEST(Lifecycle, HealthStatusMetricsAndRequestIds) {
   EXPECT_EQ(echoed.header("x-request-id"), "trace-me-42");
   EXPECT_FALSE(client.get("/health/live").header("x-request-id").empty());
   EXPECT_EQ(wtcd.stop(), 0);
+}
+
+TEST(Lifecycle, FailedLoginsAreThrottledWithRetryAfter) {
+  wtcd_process wtcd({quick_env(), {}, ""});
+  wtcd.start();
+  http_client client(wtcd.port());
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "guess-" + std::to_string(i)}})
+                  .status,
+              401);
+  auto locked = client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "admin-password"}});
+  EXPECT_EQ(locked.status, 429) << locked.body;
+  EXPECT_GT(std::stoi(locked.header("retry-after").empty() ? "0" : locked.header("retry-after")), 0);
+  EXPECT_NE(locked.json().value("detail", "").find("try again"), std::string::npos);
+  auto failures = client.get("/api/v1/audit?action=login_failed", "");
+  EXPECT_EQ(failures.status, 401) << "the audit log needs a token";
+  EXPECT_EQ(wtcd.stop(), 0);
+}
+
+TEST(Lifecycle, StructuredLogsAreOneJsonObjectPerLine) {
+  auto env = quick_env();
+  env["WTC_LOG_STRUCTURED"] = "true";
+  env["WTC_LOG_LEVEL"] = "debug";
+  wtcd_process wtcd({env, {}, ""});
+  wtcd.start();
+  http_client client(wtcd.port());
+  client.request("GET", "/health", "", "", {{"X-Request-Id", "json-\"quoted\"-id"}});
+  client.request("GET", "/health", "", "", {{"X-Request-Id", "json-log-check"}});
+  EXPECT_EQ(wtcd.stop(), 0);
+  std::istringstream lines(wtcd.log());
+  std::string line;
+  int parsed = 0;
+  bool saw_request_id = false;
+  while (std::getline(lines, line)) {
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << line;
+    EXPECT_TRUE(doc.contains("time") && doc.contains("level") && doc.contains("message")) << line;
+    saw_request_id |= doc["message"].get<std::string>().find("json-log-check") != std::string::npos;
+    ++parsed;
+  }
+  EXPECT_GT(parsed, 3);
+  EXPECT_TRUE(saw_request_id) << "request ids are echoed into the log lines";
 }
 
 TEST(Lifecycle, CorsOriginsAreHonoured) {
