@@ -313,6 +313,20 @@ caf::result<user_record> create_user(self_ptr self, const std::string& username,
   return rp;
 }
 
+/// A user from storage by id or name, without its password hash.
+template <class Key>
+caf::result<user_record> find_user(self_ptr self, const Key& key) {
+  auto storage = storage_of(self);
+  if (!storage)
+    return make_error(errc::unavailable, "storage is restarting");
+  auto rp = self->make_response_promise<user_record>();
+  self->request(storage, self->state.config.storage_timeout, caf::get_atom::value, user_atom::value,
+                key)
+      .then([rp](user_record& user) mutable { rp.deliver(without_secret(std::move(user))); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 /// Loads user `id` and runs `then(rp, storage, user)`, unless the user is `protected_username`:
 /// an admin may not demote, deactivate or delete their own account, so that the system always
 /// keeps an active admin.
@@ -347,7 +361,9 @@ session_api::behavior_type session_manager(self_ptr self, session_config config)
   for (std::size_t i = 0; i < password_workers; ++i)
     st.workers.push_back(
         self->spawn<caf::detached + caf::linked>(password_worker, config.bcrypt_cost));
-  st.unknown_user_hash = core::hash_password(core::new_token(), config.bcrypt_cost);
+  // bcrypt takes a quarter of a second: a worker makes the dummy hash, not this thread.
+  self->request(st.workers.front(), caf::infinite, hash_atom::value, core::new_token())
+      .await([self](std::string& hash) { self->state.unknown_user_hash = std::move(hash); });
 
   // Nothing may be answered before the stored sessions are back: `await` holds every other
   // message in the mailbox until they are.
@@ -402,27 +418,9 @@ session_api::behavior_type session_manager(self_ptr self, session_config config)
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
-      [self](caf::get_atom, user_atom, std::int64_t id) -> caf::result<user_record> {
-        auto storage = storage_of(self);
-        if (!storage)
-          return make_error(errc::unavailable, "storage is restarting");
-        auto rp = self->make_response_promise<user_record>();
-        self->request(storage, self->state.config.storage_timeout, caf::get_atom::value,
-                      user_atom::value, id)
-            .then([rp](user_record& user) mutable { rp.deliver(without_secret(std::move(user))); },
-                  [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        return rp;
-      },
-      [self](caf::get_atom, user_atom, const std::string& username) -> caf::result<user_record> {
-        auto storage = storage_of(self);
-        if (!storage)
-          return make_error(errc::unavailable, "storage is restarting");
-        auto rp = self->make_response_promise<user_record>();
-        self->request(storage, self->state.config.storage_timeout, caf::get_atom::value,
-                      user_atom::value, username)
-            .then([rp](user_record& user) mutable { rp.deliver(without_secret(std::move(user))); },
-                  [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        return rp;
+      [self](caf::get_atom, user_atom, std::int64_t id) { return find_user(self, id); },
+      [self](caf::get_atom, user_atom, const std::string& username) {
+        return find_user(self, username);
       },
       [self](create_atom, user_atom, const std::string& username, const std::string& password,
              role user_role, const request_origin& origin) {

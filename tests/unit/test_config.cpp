@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include "apps/config.hpp"
+
+namespace wtc::app {
+namespace {
+
+wtcd_config load(const environment& env, std::vector<std::string> args = {}) {
+  args.insert(args.begin(), "wtcd");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  return load_config(env, static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Config, DefaultsToEmbeddedSqliteOnPort8000) {
+  auto cfg = load({});
+  EXPECT_TRUE(cfg.db.url.empty());
+  EXPECT_EQ(cfg.db.data_dir, "./wtc-data");
+  EXPECT_EQ(cfg.port, 8000);
+  EXPECT_EQ(cfg.log_level, "info");
+  EXPECT_FALSE(cfg.log_structured);
+  EXPECT_EQ(cfg.session_ttl.count(), 8 * 3600);
+  EXPECT_GE(cfg.bcrypt_cost, 10);
+}
+
+TEST(Config, AnyDbVariableSelectsPostgresqlWithTheContractsDefaults) {
+  auto cfg = load({{"WTC_DB_HOST", "db.plant"}});
+  EXPECT_EQ(cfg.db.url, "postgresql://wtc:wtc_password@db.plant:5432/water_treatment");
+}
+
+TEST(Config, DatabaseUrlOverridesTheDbVariablesAndTheFlagOverridesBoth) {
+  environment env{{"WTC_DB_HOST", "db.plant"}, {"DATABASE_URL", "postgresql://a@b/c"}};
+  EXPECT_EQ(load(env).db.url, "postgresql://a@b/c");
+  EXPECT_EQ(load(env, {"--db", "sqlite:///tmp/x.db"}).db.url, "sqlite:///tmp/x.db");
+}
+
+TEST(Config, PasswordsAreEscapedInTheUrl) {
+  auto url = postgres_url_from({{"WTC_DB_PASSWORD", "p@ss:w/rd"}});
+  EXPECT_EQ(url, "postgresql://wtc:p%40ss%3Aw%2Frd@localhost:5432/water_treatment");
+}
+
+TEST(Config, FlagsWinOverVariables) {
+  auto cfg = load({{"WTC_API_PORT", "9000"}, {"WTC_LOG_LEVEL", "ERROR"}},
+                  {"--port", "9100", "--log-level", "debug"});
+  EXPECT_EQ(cfg.port, 9100);
+  EXPECT_EQ(cfg.log_level, "debug");
+}
+
+TEST(Config, ReadsTheContractsVariables) {
+  auto cfg = load({{"WTC_API_PORT", "8080"},
+                   {"WTC_LOG_LEVEL", "WARNING"},
+                   {"WTC_LOG_STRUCTURED", "true"},
+                   {"WTC_CORS_ORIGINS", "http://a, http://b"}});
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_EQ(cfg.log_level, "warn");
+  EXPECT_TRUE(cfg.log_structured);
+  EXPECT_EQ(cfg.cors_origins, (std::vector<std::string>{"http://a", "http://b"}));
+}
+
+TEST(Config, BadValuesNameTheSetting) {
+  auto message_of = [](const environment& env, std::vector<std::string> args = {}) {
+    try {
+      load(env, std::move(args));
+    } catch (const config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message_of({{"WTC_API_PORT", "80a"}}).find("WTC_API_PORT"), std::string::npos);
+  EXPECT_NE(message_of({{"WTC_DB_PORT", "-1"}}).find("WTC_DB_PORT"), std::string::npos);
+  EXPECT_NE(message_of({{"WTC_SESSION_TTL", "0"}}).find("WTC_SESSION_TTL"), std::string::npos);
+  EXPECT_NE(message_of({{"WTC_IO_THREADS", "many"}}).find("WTC_IO_THREADS"), std::string::npos);
+  EXPECT_NE(message_of({}, {"--port", "99999"}).find("--port"), std::string::npos);
+  EXPECT_NE(message_of({}, {"--bogus"}).find("--bogus"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wtc::app
