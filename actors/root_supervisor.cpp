@@ -1,5 +1,7 @@
 #include "actors/root_supervisor.hpp"
 
+#include "actors/mailbox_depth.hpp"
+
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -100,7 +102,7 @@ supervisor_api::behavior_type root_supervisor(self_ptr self, std::vector<child_s
         for (const auto& child : self->state.children)
           if (child.handle)
             ++*pending;
-        collected->push_back({supervisor_state::name, self->mailbox().size(), 0});
+        collected->push_back({supervisor_state::name, mailbox_depth(self), 0});
         if (*pending == 0) {
           rp.deliver(*collected);
           return rp;

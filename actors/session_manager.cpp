@@ -1,5 +1,7 @@
 #include "actors/session_manager.hpp"
 
+#include "actors/mailbox_depth.hpp"
+
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -302,6 +304,8 @@ caf::result<user_record> create_user(self_ptr self, const std::string& username,
             user.username = username;
             user.password_hash = std::move(hash);
             user.user_role = user_role;
+            user.created_at = core::now_ms();
+            user.updated_at = user.created_at;
             const auto details =
                 nlohmann::json{{"username", username}, {"role", to_string(user_role)}}.dump();
             self->request(storage, self->state.config.storage_timeout, create_atom::value, user,
@@ -495,7 +499,7 @@ session_api::behavior_type session_manager(self_ptr self, session_config config)
         self->delayed_send(self, sm.config.activity_flush, flush_atom::value);
       },
       [self](stats_atom) -> actor_stats {
-        return {session_manager_state::name, self->mailbox().size(), 0};
+        return {session_manager_state::name, mailbox_depth(self), 0};
       },
   };
 }

@@ -1,5 +1,7 @@
 #include "actors/storage_actor.hpp"
 
+#include "actors/mailbox_depth.hpp"
+
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -46,7 +48,9 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
   self->state.db = storage::open_store(config);
   self->state.db->migrate();
   self->state.board = std::move(board);
-  self->send(self, probe_atom::value);
+  // The first probe is published before anything is answered: /health is right from the start.
+  self->state.board->publish_db(probe(*self->state.db), core::now_ms());
+  self->delayed_send(self, db_probe_interval, probe_atom::value);
   auto& db = *self->state.db;
   return {
       [&db](caf::ping_atom) { return probe(db); },
@@ -151,7 +155,7 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
         return guarded([&] { return db.count_system(); });
       },
       [self](stats_atom) -> actor_stats {
-        return {storage_state::name, self->mailbox().size(), 0};
+        return {storage_state::name, mailbox_depth(self), 0};
       },
   };
 }

@@ -44,8 +44,10 @@ void prepare_database(const wtc::app::wtcd_config& cfg) {
   admin.username = "admin";
   admin.password_hash = wtc::core::hash_password(password, cfg.bcrypt_cost);
   admin.user_role = wtc::role::admin;
+  admin.created_at = wtc::core::now_ms();
+  admin.updated_at = admin.created_at;
   wtc::audit_entry audit;
-  audit.timestamp = wtc::core::now_ms();
+  audit.timestamp = admin.created_at;
   audit.user = "system";
   audit.action = "user_create";
   audit.resource_type = "user";
@@ -59,6 +61,32 @@ void prepare_database(const wtc::app::wtcd_config& cfg) {
         password);
   else
     spdlog::info("first start: created user 'admin' with the password from WTC_ADMIN_PASSWORD");
+}
+
+/// Waits until the supervisor has started its children, the database answers and the sessions
+/// are back, so that the first HTTP request already finds every subsystem up.
+bool wait_until_ready(caf::actor_system& system, const wtc::supervisor_api& supervisor) {
+  caf::scoped_actor self{system};
+  const auto deadline = std::chrono::seconds(60);
+  bool ready = true;
+  auto fail = [&](caf::error& err) {
+    spdlog::critical("start-up: a subsystem did not come up: {}", system.render(err));
+    ready = false;
+  };
+  self->request(supervisor, deadline, wtc::stats_atom::value)
+      .receive([](std::vector<wtc::actor_stats>&) {}, fail);
+  auto storage = wtc::lookup<wtc::storage_api>(system, wtc::names::storage);
+  auto sessions = wtc::lookup<wtc::session_api>(system, wtc::names::sessions);
+  if (ready && (!storage || !sessions)) {
+    spdlog::critical("start-up: a subsystem failed while starting (see above)");
+    return false;
+  }
+  if (ready)
+    self->request(storage, deadline, caf::ping_atom::value).receive([](wtc::db_health&) {}, fail);
+  if (ready)
+    self->request(sessions, deadline, wtc::stats_atom::value)
+        .receive([](wtc::actor_stats&) {}, fail);
+  return ready;
 }
 
 }  // namespace
@@ -107,6 +135,11 @@ int main(int argc, char** argv) {
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
   system->registry().put(wtc::names::supervisor,
                          caf::actor_cast<caf::strong_actor_ptr>(supervisor));
+
+  if (!wait_until_ready(*system, supervisor)) {
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
 
   wtc::gateway::api_context api{*system, {}, board, nullptr};
   api.settings.started_at_ms = wtc::core::now_ms();

@@ -69,7 +69,8 @@ class SessionManagerTest : public ::testing::Test {
         policy);
     // The supervisor registers its children before it answers anything.
     self->request(supervisor, 10s, stats_atom::value)
-        .receive([](std::vector<actor_stats>&) {}, [](caf::error& err) { FAIL() << to_string(err); });
+        .receive([](std::vector<actor_stats>&) {},
+                 [](caf::error& err) { FAIL() << to_string(err); });
     admin_origin.username = "admin";
     admin_origin.user_role = role::admin;
     admin_origin.ip_address = "10.0.0.1";
@@ -80,8 +81,8 @@ class SessionManagerTest : public ::testing::Test {
     auto storage = lookup<storage_api>(sys, names::storage);
     self->monitor(storage);
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);
-    self->receive([](caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(10)) >> [] { ADD_FAILURE() << "storage did not stop"; });
+    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >>
+                                             [] { ADD_FAILURE() << "storage did not stop"; });
     fs::remove_all(dir);
   }
 
@@ -227,6 +228,8 @@ TEST_F(SessionManagerTest, CreatedUsersCanLogInAndDuplicatesConflict) {
                                   std::string("vera-password"), role::viewer, admin_origin);
   ASSERT_TRUE(created) << to_string(created.error());
   EXPECT_TRUE(created->password_hash.empty());
+  EXPECT_GT(created->created_at, 0);
+  EXPECT_EQ(created->updated_at, created->created_at);
   auto dup = ask<user_record>(create_atom::value, user_atom::value, std::string("vera"),
                               std::string("vera-password"), role::viewer, admin_origin);
   ASSERT_FALSE(dup);

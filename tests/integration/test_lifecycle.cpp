@@ -100,6 +100,7 @@ TEST(Lifecycle, EveryChangeIsAuditedWithUserActionResourceAndAddress) {
       {{"username", "paula"}, {"password", "paula-password"}, {"role", "operator"}}, admin);
   ASSERT_EQ(created.status, 201) << created.body;
   const auto id = std::to_string(created.json()["id"].get<std::int64_t>());
+  EXPECT_TRUE(created.json()["created_at"].is_string()) << created.body;
   ASSERT_EQ(client.request("PUT", "/api/v1/users/" + id, R"({"role":"viewer"})", admin).status,
             200);
   ASSERT_EQ(client.request("DELETE", "/api/v1/users/" + id, "", admin).status, 200);
