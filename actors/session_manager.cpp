@@ -48,6 +48,12 @@ password_worker_api next_worker(self_ptr self) {
   return st.workers[st.next_worker++ % st.workers.size()];
 }
 
+/// Drops a session from memory (storage is the caller's business).
+void forget_session(self_ptr self, const std::string& token_hash) {
+  self->state.sessions.erase(token_hash);
+  self->state.active_since_flush.erase(token_hash);
+}
+
 /// The session a token opens, refreshing its activity time; an error for unknown or expired ones.
 caf::expected<session_record> find_session(self_ptr self, const std::string& token) {
   auto& st = self->state;
@@ -57,8 +63,7 @@ caf::expected<session_record> find_session(self_ptr self, const std::string& tok
     return make_error(errc::unauthorized, "invalid or expired token");
   const auto now = core::now_ms();
   if (it->second.expires_at <= now) {
-    st.sessions.erase(it);
-    st.active_since_flush.erase(hash);
+    forget_session(self, hash);
     return make_error(errc::unauthorized, "token expired");
   }
   it->second.last_activity = now;
@@ -202,8 +207,7 @@ caf::result<caf::ok_atom> logout(self_ptr self, const std::string& token,
                 session_atom::value, hash, audit_of(origin, "logout", "session", origin.username))
       .then(
           [self, rp, hash](caf::ok_atom) mutable {
-            self->state.sessions.erase(hash);
-            self->state.active_since_flush.erase(hash);
+            forget_session(self, hash);
             rp.deliver(caf::ok_atom::value);
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -228,8 +232,7 @@ caf::result<issued_token> refresh(self_ptr self, const std::string& token,
       .then(
           [self, rp, issued, old_hash](caf::ok_atom) mutable {
             auto& st = self->state;
-            st.sessions.erase(old_hash);
-            st.active_since_flush.erase(old_hash);
+            forget_session(self, old_hash);
             st.sessions.emplace(issued.session.token_hash, issued.session);
             rp.deliver(std::move(issued));
           },

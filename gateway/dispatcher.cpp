@@ -58,15 +58,12 @@ void dispatcher::operator()(const exchange_ptr& ex) const {
     return;
   }
   if (ex->req.token.empty()) {
-    auto res = error_reply(401, "authentication required: send 'Authorization: Bearer <token>'");
-    res.headers.emplace_back("WWW-Authenticate", "Bearer");
-    ex->reply(std::move(res));
+    ex->reply(error_reply(errc::unauthorized,
+                          "authentication required: send 'Authorization: Bearer <token>'"));
     return;
   }
   if (!plausible_token(ex->req.token)) {
-    auto res = error_reply(401, "invalid or expired token");
-    res.headers.emplace_back("WWW-Authenticate", "Bearer");
-    ex->reply(std::move(res));
+    ex->reply(error_reply(errc::unauthorized, "invalid or expired token"));
     return;
   }
   authenticate_(ex, [&r](const exchange_ptr& authed) {

@@ -2,20 +2,6 @@
 
 namespace wtc::gateway {
 
-std::string_view to_string(access level) {
-  switch (level) {
-    case access::anonymous:
-      return "anonymous";
-    case access::viewer:
-      return "viewer";
-    case access::operator_:
-      return "operator";
-    case access::admin:
-      return "admin";
-  }
-  return "anonymous";
-}
-
 unsigned status_of(errc code) {
   switch (code) {
     case errc::bad_request:
@@ -46,16 +32,15 @@ response json_reply(unsigned status, const nlohmann::json& body) {
   return res;
 }
 
-response ok_reply() {
-  return json_reply(200, {{"status", "ok"}});
-}
-
 response error_reply(unsigned status, const std::string& detail) {
   return json_reply(status, {{"detail", detail}});
 }
 
 response error_reply(errc code, const std::string& detail) {
-  return error_reply(status_of(code), detail);
+  auto res = error_reply(status_of(code), detail);
+  if (code == errc::unauthorized)
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return res;
 }
 
 response error_reply(const caf::error& err) {
@@ -63,8 +48,6 @@ response error_reply(const caf::error& err) {
   auto res = error_reply(v.code, v.detail);
   if (v.code == errc::too_many_requests && v.retry_after_s > 0)
     res.headers.emplace_back("Retry-After", std::to_string(v.retry_after_s));
-  if (v.code == errc::unauthorized)
-    res.headers.emplace_back("WWW-Authenticate", "Bearer");
   return res;
 }
 

@@ -20,8 +20,8 @@ class bad_input : public std::runtime_error {
 unsigned status_of(errc code);
 
 response json_reply(unsigned status, const nlohmann::json& body);
-response ok_reply();
 response error_reply(unsigned status, const std::string& detail);
+/// A 401 carries `WWW-Authenticate: Bearer`.
 response error_reply(errc code, const std::string& detail);
 /// For an error that came back from an actor (domain errors, timeouts, dead actors).
 response error_reply(const caf::error& err);

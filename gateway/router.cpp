@@ -41,6 +41,20 @@ std::string decode_segment(std::string_view raw) {
 
 }  // namespace
 
+std::string_view to_string(access level) {
+  switch (level) {
+    case access::anonymous:
+      return "anonymous";
+    case access::viewer:
+      return "viewer";
+    case access::operator_:
+      return "operator";
+    case access::admin:
+      return "admin";
+  }
+  return "anonymous";
+}
+
 void router::add(std::string method, std::string pattern, access required, handler fn) {
   route r;
   r.label = method + " " + pattern;
