@@ -27,6 +27,18 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using system_atom = caf::atom_constant<caf::atom("system")>;
+using rtu_atom = caf::atom_constant<caf::atom("rtu")>;
+using rtus_atom = caf::atom_constant<caf::atom("rtus")>;
+using disconnect_atom = caf::atom_constant<caf::atom("disconnect")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
+using sensor_atom = caf::atom_constant<caf::atom("sensor")>;
+using sensors_atom = caf::atom_constant<caf::atom("sensors")>;
+using actuators_atom = caf::atom_constant<caf::atom("actuators")>;
+using command_atom = caf::atom_constant<caf::atom("command")>;
+using diag_atom = caf::atom_constant<caf::atom("diag")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
 using flush_atom = caf::atom_constant<caf::atom("flushdirty")>;
 
 }  // namespace wtc

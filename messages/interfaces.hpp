@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
@@ -35,6 +36,9 @@ namespace names {
 constexpr caf::atom_value storage = caf::atom("storage");
 constexpr caf::atom_value sessions = caf::atom("sessions");
 constexpr caf::atom_value supervisor = caf::atom("supervisor");
+constexpr caf::atom_value field_bus = caf::atom("fieldbus");
+constexpr caf::atom_value rtus = caf::atom("rtus");
+constexpr caf::atom_value live_hub = caf::atom("livehub");
 }  // namespace names
 
 /// The storage actor: owns the database connection on a thread of its own.
@@ -87,6 +91,48 @@ using session_api = caf::typed_actor<
                     request_origin>::with<user_record>,
     caf::replies_to<caf::delete_atom, user_atom, std::int64_t, request_origin>::with<caf::ok_atom>,
     caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// What a subscriber of the field bus receives (a bit mask).
+namespace topics {
+constexpr std::uint32_t samples = 1;     // sample_batch, every cycle of every RTU
+constexpr std::uint32_t actuators = 2;   // actuator_batch, on a change
+constexpr std::uint32_t rtu_events = 4;  // rtu_event, on every state change
+constexpr std::uint32_t all = samples | actuators | rtu_events;
+}  // namespace topics
+
+/// Publish/subscribe between the rtu_actors and whoever needs live data (live hub, PID loops,
+/// alarm manager, historian): publishers send here, subscribers get what they subscribed to,
+/// and nobody polls an rtu_actor. A subscriber is monitored and dropped when it ends; it
+/// subscribes again if the bus itself is restarted (it monitors the bus).
+using field_bus_api = caf::typed_actor<
+    // subscriber, station (empty: every RTU), topics
+    caf::reacts_to<subscribe_atom, caf::actor, std::string, std::uint32_t>,
+    caf::reacts_to<unsubscribe_atom, caf::actor>, caf::reacts_to<sample_batch>,
+    caf::reacts_to<actuator_batch>, caf::reacts_to<rtu_event>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// The RTU fleet: owns the rtu_actors (one per RTU) and answers for them. Configuration changes
+/// go through it (it persists them and reconfigures the actor); live reads are delegated to the
+/// RTU's own actor, the owner of its values. Station names and tags are the keys.
+using rtus_api = caf::typed_actor<
+    caf::replies_to<caf::get_atom, rtus_atom>::with<std::vector<rtu_record>>,
+    caf::replies_to<caf::get_atom, rtu_atom, std::string>::with<rtu_record>,
+    caf::replies_to<create_atom, rtu_record, request_origin>::with<rtu_record>,
+    caf::replies_to<caf::update_atom, std::string, rtu_update, request_origin>::with<rtu_record>,
+    caf::replies_to<caf::delete_atom, std::string, request_origin>::with<caf::ok_atom>,
+    caf::replies_to<caf::connect_atom, std::string, request_origin>::with<rtu_record>,
+    caf::replies_to<disconnect_atom, std::string, request_origin>::with<rtu_record>,
+    caf::replies_to<health_atom, std::string>::with<rtu_health>,
+    caf::replies_to<caf::get_atom, sensors_atom, std::string>::with<std::vector<sensor_reading>>,
+    caf::replies_to<caf::get_atom, sensor_atom, std::string>::with<sensor_reading>,
+    caf::replies_to<caf::get_atom, actuators_atom, std::string>::with<
+        std::vector<actuator_state>>,
+    // station, command, origin -> the actuator's state after the write
+    caf::replies_to<command_atom, std::string, actuator_command, request_origin>::with<
+        actuator_state>,
+    caf::replies_to<caf::get_atom, diag_atom, std::string, page>::with<
+        paged<diagnostic_record>>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.
 template <class Handle>

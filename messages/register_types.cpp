@@ -1,6 +1,7 @@
 #include "messages/register_types.hpp"
 
 #include "messages/errors.hpp"
+#include "messages/field_types.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/types.hpp"
 
@@ -30,6 +31,28 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<system_counts>("wtc::system_counts");
   cfg.add_message_type<actor_stats>("wtc::actor_stats");
   cfg.add_message_type<std::vector<actor_stats>>("wtc::actor_stats_list");
+  cfg.add_message_type<rtu_record>("wtc::rtu_record");
+  cfg.add_message_type<std::vector<rtu_record>>("wtc::rtu_records");
+  cfg.add_message_type<rtu_update>("wtc::rtu_update");
+  cfg.add_message_type<rtu_transition>("wtc::rtu_transition");
+  cfg.add_message_type<slot_record>("wtc::slot_record");
+  cfg.add_message_type<sensor_record>("wtc::sensor_record");
+  cfg.add_message_type<std::vector<sensor_record>>("wtc::sensor_records");
+  cfg.add_message_type<control_record>("wtc::control_record");
+  cfg.add_message_type<std::vector<control_record>>("wtc::control_records");
+  cfg.add_message_type<discovery_result>("wtc::discovery_result");
+  cfg.add_message_type<diagnostic_record>("wtc::diagnostic_record");
+  cfg.add_message_type<paged<diagnostic_record>>("wtc::paged_diagnostics");
+  cfg.add_message_type<sample>("wtc::sample");
+  cfg.add_message_type<sample_batch>("wtc::sample_batch");
+  cfg.add_message_type<actuator_state>("wtc::actuator_state");
+  cfg.add_message_type<std::vector<actuator_state>>("wtc::actuator_states");
+  cfg.add_message_type<actuator_batch>("wtc::actuator_batch");
+  cfg.add_message_type<rtu_event>("wtc::rtu_event");
+  cfg.add_message_type<actuator_command>("wtc::actuator_command");
+  cfg.add_message_type<rtu_health>("wtc::rtu_health");
+  cfg.add_message_type<sensor_reading>("wtc::sensor_reading");
+  cfg.add_message_type<std::vector<sensor_reading>>("wtc::sensor_readings");
 }
 
 }  // namespace wtc

@@ -8,10 +8,11 @@ profile="${1:-test}"
 build_packages=(
   g++ cmake ninja-build pkg-config
   libcaf-dev libboost-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libsqlite3-dev libpqxx-dev libcrypt-dev
+  libsqlite3-dev libpqxx-dev libcrypt-dev libmodbus-dev
 )
-# The tests start their own PostgreSQL cluster, and talk HTTP with curl in the scripts.
-test_packages=(googletest libgtest-dev postgresql curl)
+# The tests start their own PostgreSQL cluster, talk HTTP with curl in the scripts, and meet
+# third-party Modbus peers: a pymodbus device (python3-serial: pymodbus imports it) and mbpoll.
+test_packages=(googletest libgtest-dev postgresql curl python3-pymodbus python3-serial mbpoll)
 bench_packages=(wrk python3-fastapi python3-uvicorn curl)
 
 packages=("${build_packages[@]}")

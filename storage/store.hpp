@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "messages/errors.hpp"
+#include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::storage {
@@ -85,6 +86,41 @@ class store {
       const std::vector<std::pair<std::string, timestamp_ms>>& activity) = 0;
   /// Deletes sessions that expired before `now`; returns how many.
   virtual std::int64_t purge_expired_sessions(timestamp_ms now) = 0;
+
+  // --- RTUs, their slots, sensors and controls ---
+  /// Ordered by station name.
+  virtual std::vector<rtu_record> list_rtus() = 0;
+  virtual std::optional<rtu_record> find_rtu(std::string_view station_name) = 0;
+  /// Returns the stored row. A duplicate station name, or a duplicate endpoint (ip_address, port,
+  /// unit_id), is a conflict.
+  virtual rtu_record create_rtu(const rtu_record& rtu, const audit_entry& audit) = 0;
+  /// Applies the set fields; conflicts as for create. A missing id is not_found.
+  virtual rtu_record update_rtu(std::int64_t id, const rtu_update& update, timestamp_ms now,
+                                const audit_entry& audit) = 0;
+  /// Deletes the RTU with its slots, sensors, controls and diagnostics.
+  virtual void delete_rtu(std::int64_t id, const audit_entry& audit) = 0;
+  /// Whether the RTU connects by itself at start-up (set by connect, cleared by disconnect).
+  virtual void set_rtu_auto_connect(std::int64_t id, bool auto_connect,
+                                    const audit_entry& audit) = 0;
+  /// Persists a state transition and its diagnostic in one transaction.
+  virtual void record_rtu_transition(const rtu_transition& transition,
+                                     const diagnostic_record& diagnostic) = 0;
+  /// Merges what discovery found (see discovery_result) and the RTU's identification into the
+  /// rows, with its diagnostic, in one transaction. Slots, sensors and controls the device no
+  /// longer has are kept (an engineer's configuration is never dropped by a scan); their slot
+  /// status becomes PULLED.
+  virtual void apply_discovery(const discovery_result& found, timestamp_ms now,
+                               const diagnostic_record& diagnostic) = 0;
+  /// Ordered by slot number.
+  virtual std::vector<slot_record> list_slots(std::int64_t rtu_id) = 0;
+  /// Ordered by slot number and channel.
+  virtual std::vector<sensor_record> list_sensors(std::int64_t rtu_id) = 0;
+  virtual std::vector<control_record> list_controls(std::int64_t rtu_id) = 0;
+
+  // --- field diagnostics (profinet_diagnostics) ---
+  virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;
+  /// Newest first.
+  virtual paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) = 0;
 
   // --- audit log ---
   /// For events that change no row, such as a failed login.
