@@ -1,5 +1,6 @@
 #include "actors/session_manager.hpp"
 
+#include "actors/audit.hpp"
 #include "actors/mailbox_depth.hpp"
 
 #include <algorithm>
@@ -20,19 +21,6 @@ namespace {
 using self_ptr = session_api::stateful_pointer<session_manager_state>;
 
 constexpr std::size_t password_workers = 2;
-
-audit_entry audit_of(const request_origin& origin, std::string action, std::string resource_type,
-                     std::string resource_id, std::string details = {}) {
-  audit_entry entry;
-  entry.timestamp = core::now_ms();
-  entry.user = origin.username;
-  entry.action = std::move(action);
-  entry.resource_type = std::move(resource_type);
-  entry.resource_id = std::move(resource_id);
-  entry.details = std::move(details);
-  entry.ip_address = origin.ip_address;
-  return entry;
-}
 
 user_record without_secret(user_record user) {
   user.password_hash.clear();

@@ -154,6 +154,60 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
       [&db](caf::get_atom, system_atom) -> caf::result<system_counts> {
         return guarded([&] { return db.count_system(); });
       },
+      [&db](caf::get_atom, rtus_atom) -> caf::result<std::vector<rtu_record>> {
+        return guarded([&] { return db.list_rtus(); });
+      },
+      [&db](create_atom, const rtu_record& rtu, const audit_entry& audit)
+          -> caf::result<rtu_record> { return guarded([&] { return db.create_rtu(rtu, audit); }); },
+      [&db](caf::update_atom, std::int64_t id, const rtu_update& update,
+            const audit_entry& audit) -> caf::result<rtu_record> {
+        return guarded([&] { return db.update_rtu(id, update, audit.timestamp, audit); });
+      },
+      [&db](caf::delete_atom, rtu_atom, std::int64_t id,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_rtu(id, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::connect_atom, std::int64_t id, bool auto_connect,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.set_rtu_auto_connect(id, auto_connect, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](const rtu_transition& transition, const diagnostic_record& diagnostic) {
+        guarded([&] {
+          db.record_rtu_transition(transition, diagnostic);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](const discovery_result& found,
+            const diagnostic_record& diagnostic) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.apply_discovery(found, diagnostic.timestamp, diagnostic);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, sensors_atom,
+            std::int64_t rtu_id) -> caf::result<std::vector<sensor_record>> {
+        return guarded([&] { return db.list_sensors(rtu_id); });
+      },
+      [&db](caf::get_atom, actuators_atom,
+            std::int64_t rtu_id) -> caf::result<std::vector<control_record>> {
+        return guarded([&] { return db.list_controls(rtu_id); });
+      },
+      [&db](diag_atom, const diagnostic_record& diagnostic) {
+        guarded([&] {
+          db.append_diagnostic(diagnostic);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, diag_atom, std::int64_t rtu_id,
+            page window) -> caf::result<paged<diagnostic_record>> {
+        return guarded([&] { return db.list_diagnostics(rtu_id, window); });
+      },
       [self](stats_atom) -> actor_stats {
         return {storage_state::name, mailbox_depth(self), 0};
       },

@@ -110,8 +110,8 @@ struct slot_record {
   std::int64_t id = 0;
   std::int64_t rtu_id = 0;
   std::int32_t slot_number = 0;
-  std::string module_id;    // "0x0001"
-  std::string module_type;  // AI, DO, PWM, or a profile's own name
+  std::string module_id;         // "0x0001"
+  std::string module_type;       // AI, DO, PWM, or a profile's own name
   std::string status = "EMPTY";  // OK, EMPTY, FAULT, PULLED
   timestamp_ms created_at = 0;
   timestamp_ms updated_at = 0;
@@ -145,8 +145,7 @@ struct sensor_record {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sensor_record& x) {
   return f(x.id, x.rtu_id, x.slot_id, x.slot_number, x.tag, x.channel, x.sensor_type, x.unit,
-           x.scale_min, x.scale_max, x.eng_min, x.eng_max, x.deadband, x.created_at,
-           x.updated_at);
+           x.scale_min, x.scale_max, x.eng_min, x.eng_max, x.deadband, x.created_at, x.updated_at);
 }
 
 /// A controls row, with its slot number alongside for the API.

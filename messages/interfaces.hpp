@@ -61,6 +61,19 @@ using storage_api = caf::typed_actor<
     caf::replies_to<audit_atom, audit_entry>::with<caf::ok_atom>,
     caf::replies_to<caf::get_atom, audit_atom, audit_filter>::with<paged<audit_entry>>,
     caf::replies_to<caf::get_atom, system_atom>::with<system_counts>,
+    // RTUs
+    caf::replies_to<caf::get_atom, rtus_atom>::with<std::vector<rtu_record>>,
+    caf::replies_to<create_atom, rtu_record, audit_entry>::with<rtu_record>,
+    caf::replies_to<caf::update_atom, std::int64_t, rtu_update, audit_entry>::with<rtu_record>,
+    caf::replies_to<caf::delete_atom, rtu_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
+    // rtu id, auto_connect
+    caf::replies_to<caf::connect_atom, std::int64_t, bool, audit_entry>::with<caf::ok_atom>,
+    caf::reacts_to<rtu_transition, diagnostic_record>,
+    caf::replies_to<discovery_result, diagnostic_record>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, sensors_atom, std::int64_t>::with<std::vector<sensor_record>>,
+    caf::replies_to<caf::get_atom, actuators_atom, std::int64_t>::with<std::vector<control_record>>,
+    caf::reacts_to<diag_atom, diagnostic_record>,
+    caf::replies_to<caf::get_atom, diag_atom, std::int64_t, page>::with<paged<diagnostic_record>>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.
@@ -125,13 +138,11 @@ using rtus_api = caf::typed_actor<
     caf::replies_to<health_atom, std::string>::with<rtu_health>,
     caf::replies_to<caf::get_atom, sensors_atom, std::string>::with<std::vector<sensor_reading>>,
     caf::replies_to<caf::get_atom, sensor_atom, std::string>::with<sensor_reading>,
-    caf::replies_to<caf::get_atom, actuators_atom, std::string>::with<
-        std::vector<actuator_state>>,
+    caf::replies_to<caf::get_atom, actuators_atom, std::string>::with<std::vector<actuator_state>>,
     // station, command, origin -> the actuator's state after the write
-    caf::replies_to<command_atom, std::string, actuator_command, request_origin>::with<
-        actuator_state>,
-    caf::replies_to<caf::get_atom, diag_atom, std::string, page>::with<
-        paged<diagnostic_record>>,
+    caf::replies_to<command_atom, std::string, actuator_command,
+                    request_origin>::with<actuator_state>,
+    caf::replies_to<caf::get_atom, diag_atom, std::string, page>::with<paged<diagnostic_record>>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.

@@ -1,0 +1,326 @@
+#include "actors/rtu_manager.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/audit.hpp"
+#include "actors/mailbox_depth.hpp"
+#include "core/rtu_link.hpp"
+#include "core/time.hpp"
+#include "messages/errors.hpp"
+
+namespace wtc {
+namespace {
+
+using self_ptr = caf::stateful_actor<rtu_manager_state>*;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+
+constexpr auto storage_timeout = std::chrono::seconds(15);
+constexpr auto respawn_delay = std::chrono::seconds(1);
+
+storage_api storage_of(self_ptr self) {
+  return lookup<storage_api>(self->system(), names::storage);
+}
+
+caf::error no_such_rtu(const std::string& station) {
+  return make_error(errc::not_found, "no RTU named '" + station + "'");
+}
+
+void spawn_member(self_ptr self, const rtu_record& rtu) {
+  auto& member = self->state.rtus[rtu.station_name];
+  member.record = rtu;
+  member.handle = self->spawn<caf::monitored>(rtu_actor, rtu, self->state.actor_config,
+                                              caf::actor_cast<caf::actor>(self));
+}
+
+void forget_tags(self_ptr self, rtu_manager_state::member& member) {
+  for (const auto& tag : member.tags)
+    self->state.station_of_tag.erase(tag);
+  member.tags.clear();
+}
+
+/// Answers through the RTU's own actor, or 404.
+template <class... Ts>
+caf::response_promise ask_rtu(self_ptr self, const std::string& station, Ts&&... xs) {
+  auto promise = self->make_response_promise();
+  auto found = self->state.rtus.find(station);
+  if (found == self->state.rtus.end())
+    promise.deliver(no_such_rtu(station));
+  else
+    promise.delegate(found->second.handle, std::forward<Ts>(xs)...);
+  return promise;
+}
+
+/// Connect and disconnect: the rtu_actor changes state, then the choice is stored (so that the
+/// RTU comes back the same way after a restart) with its audit row.
+caf::response_promise switch_link(self_ptr self, const std::string& station, bool connect,
+                                  const request_origin& origin) {
+  auto promise = self->make_response_promise();
+  auto found = self->state.rtus.find(station);
+  if (found == self->state.rtus.end()) {
+    promise.deliver(no_such_rtu(station));
+    return promise;
+  }
+  auto on_error = [promise](caf::error& err) mutable { promise.deliver(std::move(err)); };
+  auto store = [self, promise, connect, origin, on_error](rtu_record& rtu) mutable {
+    auto storage = storage_of(self);
+    if (!storage) {
+      promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+      return;
+    }
+    self->request(
+            storage, storage_timeout, caf::connect_atom::value, rtu.id, connect,
+            audit_of(origin, connect ? "rtu_connect" : "rtu_disconnect", "rtu", rtu.station_name))
+        .then([promise, rtu](caf::ok_atom) mutable { promise.deliver(rtu); }, on_error);
+  };
+  if (connect)
+    self->request(found->second.handle, caf::infinite, caf::connect_atom::value, origin)
+        .then(store, on_error);
+  else
+    self->request(found->second.handle, caf::infinite, disconnect_atom::value, origin)
+        .then(store, on_error);
+  return promise;
+}
+
+nlohmann::json describe_update(const rtu_update& u) {
+  nlohmann::json changed = nlohmann::json::object();
+  if (u.set_ip_address)
+    changed["ip_address"] = u.ip_address;
+  if (u.set_port)
+    changed["port"] = u.port;
+  if (u.set_unit_id)
+    changed["unit_id"] = u.unit_id;
+  if (u.set_profile)
+    changed["profile"] = u.profile;
+  if (u.set_vendor_id)
+    changed["vendor_id"] = u.vendor_id;
+  if (u.set_device_id)
+    changed["device_id"] = u.device_id;
+  if (u.set_slot_count)
+    changed["slot_count"] = u.slot_count;
+  if (u.set_cycle_time_ms)
+    changed["cycle_time_ms"] = u.cycle_time_ms;
+  return changed;
+}
+
+}  // namespace
+
+caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_actor_config config) {
+  self->state.actor_config = std::move(config);
+  auto initial_storage = storage_of(self);
+  if (!initial_storage)
+    throw std::runtime_error("rtu manager: storage is not running");
+  // Nothing is answered before every RTU has its actor again.
+  self->request(initial_storage, storage_timeout, caf::get_atom::value, rtus_atom::value)
+      .await(
+          [self](std::vector<rtu_record>& rtus) {
+            for (const auto& rtu : rtus)
+              spawn_member(self, rtu);
+            spdlog::info("rtus: {} configured", rtus.size());
+          },
+          [self](caf::error& err) {
+            spdlog::critical("rtus: cannot load the RTU list: {}", self->system().render(err));
+            self->quit(err);
+          });
+
+  self->set_down_handler([self](const caf::down_msg& down) {
+    for (auto& [station, member] : self->state.rtus) {
+      if (member.handle.address() != down.source)
+        continue;
+      spdlog::error("rtu {}: actor stopped ({}); restarting in {} ms", station,
+                    self->system().render(down.reason),
+                    std::chrono::milliseconds(respawn_delay).count());
+      member.handle = nullptr;
+      self->delayed_send(self, respawn_delay, respawn_atom::value, station);
+      return;
+    }
+  });
+
+  return {
+      [self](respawn_atom, const std::string& station) {
+        auto found = self->state.rtus.find(station);
+        if (found == self->state.rtus.end() || found->second.handle)
+          return;
+        ++self->state.restarts;
+        spawn_member(self, found->second.record);
+      },
+      // From the rtu_actors: their row after a transition, and their tags after discovery.
+      [self](caf::update_atom, const rtu_record& rtu) {
+        if (auto found = self->state.rtus.find(rtu.station_name); found != self->state.rtus.end())
+          found->second.record = rtu;
+      },
+      [self](sensors_atom, const std::string& station, std::vector<std::string>& tags) {
+        auto found = self->state.rtus.find(station);
+        if (found == self->state.rtus.end())
+          return;
+        forget_tags(self, found->second);
+        for (const auto& tag : tags)
+          self->state.station_of_tag[tag] = station;
+        found->second.tags = std::move(tags);
+      },
+      // --- rtus_api ---
+      [self](caf::get_atom, rtus_atom) {
+        std::vector<rtu_record> out;
+        out.reserve(self->state.rtus.size());
+        for (const auto& [station, member] : self->state.rtus)
+          out.push_back(member.record);
+        return out;
+      },
+      [self](caf::get_atom, rtu_atom, const std::string& station) -> caf::result<rtu_record> {
+        auto found = self->state.rtus.find(station);
+        if (found == self->state.rtus.end())
+          return no_such_rtu(station);
+        return found->second.record;
+      },
+      [self](create_atom, rtu_record rtu, const request_origin& origin) {
+        auto promise = self->make_response_promise();
+        auto storage = storage_of(self);
+        if (!storage) {
+          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          return promise;
+        }
+        const auto now = core::now_ms();
+        rtu.id = 0;
+        rtu.state = rtu_state::offline;
+        rtu.state_since = now;
+        rtu.transition_reason = "created";
+        rtu.auto_connect = false;
+        rtu.created_at = now;
+        rtu.updated_at = now;
+        nlohmann::json details{{"ip_address", rtu.ip_address},
+                               {"port", rtu.port},
+                               {"unit_id", rtu.unit_id},
+                               {"profile", rtu.profile}};
+        auto audit = audit_of(origin, "rtu_create", "rtu", rtu.station_name, details.dump());
+        self->request(storage, storage_timeout, create_atom::value, std::move(rtu),
+                      std::move(audit))
+            .then(
+                [self, promise](rtu_record& stored) mutable {
+                  spawn_member(self, stored);
+                  promise.deliver(stored);
+                },
+                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        return promise;
+      },
+      [self](caf::update_atom, const std::string& station, const rtu_update& update,
+             const request_origin& origin) {
+        auto promise = self->make_response_promise();
+        auto found = self->state.rtus.find(station);
+        auto storage = storage_of(self);
+        if (found == self->state.rtus.end() || !storage) {
+          promise.deliver(found == self->state.rtus.end()
+                              ? no_such_rtu(station)
+                              : make_error(errc::unavailable, "storage is restarting"));
+          return promise;
+        }
+        auto audit = audit_of(origin, "rtu_update", "rtu", station, describe_update(update).dump());
+        self->request(storage, storage_timeout, caf::update_atom::value, found->second.record.id,
+                      update, std::move(audit))
+            .then(
+                [self, promise, station](rtu_record& stored) mutable {
+                  auto member = self->state.rtus.find(station);
+                  if (member == self->state.rtus.end()) {
+                    promise.deliver(no_such_rtu(station));
+                    return;
+                  }
+                  // State belongs to the rtu_actor: keep the read model's.
+                  const auto& live = member->second.record;
+                  stored.state = live.state;
+                  stored.state_since = live.state_since;
+                  stored.transition_reason = live.transition_reason;
+                  stored.last_error = live.last_error;
+                  member->second.record = stored;
+                  if (member->second.handle)
+                    self->send(member->second.handle, caf::update_atom::value, stored);
+                  promise.deliver(stored);
+                },
+                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        return promise;
+      },
+      [self](caf::delete_atom, const std::string& station, const request_origin& origin) {
+        auto promise = self->make_response_promise();
+        auto found = self->state.rtus.find(station);
+        if (found == self->state.rtus.end()) {
+          promise.deliver(no_such_rtu(station));
+          return promise;
+        }
+        const auto current = found->second.record.state;
+        if (!core::can_delete(current)) {
+          promise.deliver(make_error(errc::conflict, "RTU '" + station + "' is " +
+                                                         std::string(to_string(current)) +
+                                                         ": disconnect it before deleting"));
+          return promise;
+        }
+        auto storage = storage_of(self);
+        if (!storage) {
+          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          return promise;
+        }
+        self->request(storage, storage_timeout, caf::delete_atom::value, rtu_atom::value,
+                      found->second.record.id, audit_of(origin, "rtu_delete", "rtu", station))
+            .then(
+                [self, promise, station](caf::ok_atom) mutable {
+                  auto member = self->state.rtus.find(station);
+                  if (member != self->state.rtus.end()) {
+                    forget_tags(self, member->second);
+                    if (member->second.handle) {
+                      self->demonitor(member->second.handle);
+                      self->send_exit(member->second.handle, caf::exit_reason::user_shutdown);
+                    }
+                    self->state.rtus.erase(member);
+                  }
+                  promise.deliver(caf::ok_atom::value);
+                },
+                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        return promise;
+      },
+      [self](caf::connect_atom, const std::string& station, const request_origin& origin) {
+        return switch_link(self, station, true, origin);
+      },
+      [self](disconnect_atom, const std::string& station, const request_origin& origin) {
+        return switch_link(self, station, false, origin);
+      },
+      [self](health_atom, const std::string& station) {
+        return ask_rtu(self, station, health_atom::value);
+      },
+      [self](caf::get_atom, sensors_atom, const std::string& station) {
+        return ask_rtu(self, station, caf::get_atom::value, sensors_atom::value);
+      },
+      [self](caf::get_atom, sensor_atom, const std::string& tag) {
+        auto found = self->state.station_of_tag.find(tag);
+        if (found == self->state.station_of_tag.end()) {
+          auto promise = self->make_response_promise();
+          promise.deliver(make_error(errc::not_found, "no sensor tagged '" + tag + "'"));
+          return promise;
+        }
+        return ask_rtu(self, found->second, caf::get_atom::value, sensor_atom::value, tag);
+      },
+      [self](caf::get_atom, actuators_atom, const std::string& station) {
+        return ask_rtu(self, station, caf::get_atom::value, actuators_atom::value);
+      },
+      [self](command_atom, const std::string& station, const actuator_command& command,
+             const request_origin& origin) {
+        return ask_rtu(self, station, command_atom::value, command, origin);
+      },
+      [self](caf::get_atom, diag_atom, const std::string& station, page window) {
+        auto promise = self->make_response_promise();
+        auto found = self->state.rtus.find(station);
+        auto storage = storage_of(self);
+        if (found == self->state.rtus.end())
+          promise.deliver(no_such_rtu(station));
+        else if (!storage)
+          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+        else
+          promise.delegate(storage, caf::get_atom::value, diag_atom::value, found->second.record.id,
+                           window);
+        return promise;
+      },
+      [self](stats_atom) -> actor_stats {
+        return {rtu_manager_state::name, mailbox_depth(self), self->state.restarts};
+      },
+  };
+}
+
+}  // namespace wtc
