@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -20,6 +21,9 @@ namespace wtc {
 
 struct rtu_actor_config {
   driver_factory make_driver;
+  /// Whether a register-map profile of that name exists: an RTU is never stored with a profile
+  /// that cannot be loaded.
+  std::function<bool(const std::string&)> knows_profile;
   core::reconnect_backoff::policy backoff{500, 15'000, 0.2};
   int max_failed_cycles = 2;  // timeouts or bad replies in a row before the link counts as lost
   std::size_t recent_errors = 10;

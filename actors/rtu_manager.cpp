@@ -28,6 +28,15 @@ caf::error no_such_rtu(const std::string& station) {
   return make_error(errc::not_found, "no RTU named '" + station + "'");
 }
 
+bool known_profile(self_ptr self, const std::string& name) {
+  const auto& knows = self->state.actor_config.knows_profile;
+  return !knows || knows(name);
+}
+
+caf::error unknown_profile(const std::string& name) {
+  return make_error(errc::bad_request, "no register-map profile named '" + name + "'");
+}
+
 void spawn_member(self_ptr self, const rtu_record& rtu) {
   auto& member = self->state.rtus[rtu.station_name];
   member.record = rtu;
@@ -179,6 +188,10 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         auto storage = storage_of(self);
         if (!storage) {
           promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          return promise;
+        }
+        if (!known_profile(self, rtu.profile)) {
+          promise.deliver(unknown_profile(rtu.profile));
           return promise;
         }
         const auto now = core::now_ms();

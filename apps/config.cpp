@@ -146,6 +146,10 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (auto v = get(env, "WTC_LOG_STRUCTURED"); !v.empty())
     cfg.log_structured = parse_bool("WTC_LOG_STRUCTURED", v);
   cfg.admin_password = get(env, "WTC_ADMIN_PASSWORD");
+  cfg.profile_dir = get(env, "WTC_PROFILE_DIR");
+  if (auto v = get(env, "WTC_DEMO_MODBUS_PORT"); !v.empty())
+    cfg.demo_modbus_port =
+        static_cast<std::uint16_t>(parse_integer("WTC_DEMO_MODBUS_PORT", v, 0, 65535));
 
   CLI::App cli{"wtcd: the WTC SCADA controller (central node)", "wtcd"};
   cli.set_version_flag("--version", "wtcd 0.1.0");
@@ -162,6 +166,14 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
   cli.add_option("--log-structured", log_structured,
                  "JSON log lines: true/false (WTC_LOG_STRUCTURED)");
+  cli.add_option("--profile-dir", cfg.profile_dir,
+                 "Directory of site register-map profiles, <name>.json (WTC_PROFILE_DIR)");
+  cli.add_flag("--demo", cfg.demo,
+               "Run a simulated water treatment plant in process and show it: RTUs, live data");
+  long long demo_port = -1;
+  cli.add_option("--demo-modbus-port", demo_port,
+                 "First Modbus TCP port of the demo's simulated RTUs (WTC_DEMO_MODBUS_PORT, "
+                 "default 5020)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -193,6 +205,9 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
     cfg.log_level = parse_level("--log-level", log_level);
   if (!log_structured.empty())
     cfg.log_structured = parse_bool("--log-structured", log_structured);
+  if (demo_port >= 0)
+    cfg.demo_modbus_port = static_cast<std::uint16_t>(
+        parse_integer("--demo-modbus-port", std::to_string(demo_port), 0, 65535));
   if (cfg.db.url.empty() && cfg.db.data_dir.empty())
     throw config_error("--data-dir: must not be empty");
   return cfg;

@@ -33,6 +33,9 @@ struct wtcd_config {
   std::string log_level = "info";
   bool log_structured = false;
   std::string admin_password;  // only for the first start, when no user exists
+  std::string profile_dir;     // site register-map profiles (<name>.json), beside the built-ins
+  bool demo = false;           // run the simulated plant in process and register its RTUs
+  std::uint16_t demo_modbus_port = 5020;  // the simulated RTUs listen from here up
 };
 
 using environment = std::map<std::string, std::string>;

@@ -11,7 +11,9 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/field_bus.hpp"
 #include "actors/root_supervisor.hpp"
+#include "actors/rtu_manager.hpp"
 #include "actors/session_manager.hpp"
 #include "actors/storage_actor.hpp"
 #include "apps/config.hpp"
@@ -19,10 +21,13 @@
 #include "core/password.hpp"
 #include "core/time.hpp"
 #include "core/token.hpp"
+#include "field/make_driver.hpp"
+#include "field/profile_library.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/api.hpp"
 #include "gateway/http_server.hpp"
 #include "messages/register_types.hpp"
+#include "sim/simulator.hpp"
 
 namespace {
 
@@ -30,36 +35,86 @@ constexpr const char* version = "0.1.0";
 
 /// Applies the migrations and, on the very first start, creates the `admin` account. Runs before
 /// any actor, so that a database that cannot be reached stops start-up with a clear message.
+/// The contract's development password: only ever used by --demo.
+constexpr const char* demo_password = "wtc_password";
+
+wtc::audit_entry system_audit(std::string action, std::string resource_type,
+                              std::string resource_id, std::string details) {
+  wtc::audit_entry audit;
+  audit.timestamp = wtc::core::now_ms();
+  audit.user = "system";
+  audit.action = std::move(action);
+  audit.resource_type = std::move(resource_type);
+  audit.resource_id = std::move(resource_id);
+  audit.details = std::move(details);
+  return audit;
+}
+
+wtc::user_record new_user(const std::string& name, const std::string& password, wtc::role r,
+                          int bcrypt_cost) {
+  wtc::user_record user;
+  user.username = name;
+  user.password_hash = wtc::core::hash_password(password, bcrypt_cost);
+  user.user_role = r;
+  user.created_at = wtc::core::now_ms();
+  user.updated_at = user.created_at;
+  return user;
+}
+
+/// --demo: the simulated plant's RTU and the demo users, created once; the RTU connects by
+/// itself at start-up.
+void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
+                  const std::vector<std::uint16_t>& modbus_ports) {
+  for (std::size_t i = 0; i < modbus_ports.size(); ++i) {
+    wtc::rtu_record rtu;
+    rtu.station_name = "water-treat-rtu-" + std::to_string(i + 1);
+    if (db.find_rtu(rtu.station_name))
+      continue;
+    rtu.ip_address = "127.0.0.1";
+    rtu.port = modbus_ports[i];
+    rtu.vendor_id = "0x002A";
+    rtu.device_id = "0x0405";
+    rtu.cycle_time_ms = 1000;
+    rtu.state_since = wtc::core::now_ms();
+    rtu.transition_reason = "created by --demo";
+    rtu.created_at = rtu.state_since;
+    rtu.updated_at = rtu.state_since;
+    const auto stored = db.create_rtu(
+        rtu, system_audit("rtu_create", "rtu", rtu.station_name, R"({"reason":"--demo"})"));
+    db.set_rtu_auto_connect(
+        stored.id, true,
+        system_audit("rtu_connect", "rtu", rtu.station_name, R"({"reason":"--demo"})"));
+  }
+  for (auto [name, r] :
+       {std::pair{"operator", wtc::role::operator_}, std::pair{"viewer", wtc::role::viewer}}) {
+    if (db.find_user(name))
+      continue;
+    db.create_user(new_user(name, demo_password, r, cfg.bcrypt_cost),
+                   system_audit("user_create", "user", name, R"({"reason":"--demo"})"));
+  }
+}
+
 void prepare_database(const wtc::app::wtcd_config& cfg) {
   auto db = wtc::storage::open_store(cfg.db);
   const int version_now = db->migrate();
   spdlog::info("database: {} ({}), schema version {}", db->backend(), cfg.db_source, version_now);
   if (db->count_users() > 0)
     return;
-  const bool generated = cfg.admin_password.empty();
-  const auto password = generated ? wtc::core::new_random_password() : cfg.admin_password;
+  const bool generated = cfg.admin_password.empty() && !cfg.demo;
+  const auto password = !cfg.admin_password.empty() ? cfg.admin_password
+                        : cfg.demo                  ? std::string(demo_password)
+                                                    : wtc::core::new_random_password();
   if (auto why = wtc::core::password_policy_violation(password); !why.empty())
     throw wtc::app::config_error("WTC_ADMIN_PASSWORD: " + why);
-  wtc::user_record admin;
-  admin.username = "admin";
-  admin.password_hash = wtc::core::hash_password(password, cfg.bcrypt_cost);
-  admin.user_role = wtc::role::admin;
-  admin.created_at = wtc::core::now_ms();
-  admin.updated_at = admin.created_at;
-  wtc::audit_entry audit;
-  audit.timestamp = admin.created_at;
-  audit.user = "system";
-  audit.action = "user_create";
-  audit.resource_type = "user";
-  audit.resource_id = "admin";
-  audit.details = R"({"reason":"first start: no users"})";
-  db->create_user(admin, audit);
+  db->create_user(
+      new_user("admin", password, wtc::role::admin, cfg.bcrypt_cost),
+      system_audit("user_create", "user", "admin", R"({"reason":"first start: no users"})"));
   if (generated)
     spdlog::warn(
         "first start: created user 'admin' with password '{}' (shown only this once; "
         "change it with POST /api/v1/auth/change-password)",
         password);
-  else
+  else if (!cfg.admin_password.empty())
     spdlog::info("first start: created user 'admin' with the password from WTC_ADMIN_PASSWORD");
 }
 
@@ -77,7 +132,8 @@ bool wait_until_ready(caf::actor_system& system, const wtc::supervisor_api& supe
       .receive([](std::vector<wtc::actor_stats>&) {}, fail);
   auto storage = wtc::lookup<wtc::storage_api>(system, wtc::names::storage);
   auto sessions = wtc::lookup<wtc::session_api>(system, wtc::names::sessions);
-  if (ready && (!storage || !sessions)) {
+  auto rtus = wtc::lookup<wtc::rtus_api>(system, wtc::names::rtus);
+  if (ready && (!storage || !sessions || !rtus)) {
     spdlog::critical("start-up: a subsystem failed while starting (see above)");
     return false;
   }
@@ -86,6 +142,8 @@ bool wait_until_ready(caf::actor_system& system, const wtc::supervisor_api& supe
   if (ready)
     self->request(sessions, deadline, wtc::stats_atom::value)
         .receive([](wtc::actor_stats&) {}, fail);
+  if (ready)
+    self->request(rtus, deadline, wtc::stats_atom::value).receive([](wtc::actor_stats&) {}, fail);
   return ready;
 }
 
@@ -102,8 +160,37 @@ int main(int argc, char** argv) {
   wtc::app::setup_logging(cfg.log_level, cfg.log_structured);
   spdlog::info("wtcd {} starting", version);
 
+  std::shared_ptr<const wtc::field::profile_library> profiles;
+  try {
+    profiles = std::make_shared<const wtc::field::profile_library>(cfg.profile_dir);
+  } catch (const std::exception& e) {
+    spdlog::critical("register-map profiles: {}", e.what());
+    return 2;
+  }
+
+  // The demo's plant runs in this process, on local Modbus TCP ports, like a real RTU would.
+  std::unique_ptr<wtc::sim::simulator> plant;
+  if (cfg.demo) {
+    wtc::sim::simulator_config sim_cfg;
+    sim_cfg.base_port = cfg.demo_modbus_port;
+    sim_cfg.control_port = std::nullopt;
+    try {
+      plant = std::make_unique<wtc::sim::simulator>(sim_cfg);
+      plant->start();
+    } catch (const std::exception& e) {
+      spdlog::critical("--demo: cannot start the simulated plant: {}", e.what());
+      return 1;
+    }
+    spdlog::info("--demo: simulated plant listening on Modbus TCP 127.0.0.1:{}",
+                 plant->ports().front());
+  }
+
   try {
     prepare_database(cfg);
+    if (plant) {
+      auto db = wtc::storage::open_store(cfg.db);
+      prepare_demo(*db, cfg, plant->ports());
+    }
   } catch (const std::exception& e) {
     spdlog::critical("cannot prepare the database: {}", e.what());
     return 1;
@@ -130,6 +217,21 @@ int main(int argc, char** argv) {
       {wtc::names::sessions,
        [session_cfg](caf::actor_system& sys) {
          return caf::actor_cast<caf::actor>(sys.spawn(wtc::session_manager, session_cfg));
+       }},
+      {wtc::names::field_bus,
+       [](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::field_bus));
+       }},
+      {wtc::names::rtus,
+       [profiles](caf::actor_system& sys) {
+         wtc::rtu_actor_config rtu_cfg;
+         rtu_cfg.make_driver = [profiles](const wtc::rtu_record& rtu) {
+           return wtc::field::make_driver(*profiles->get(rtu.profile));
+         };
+         rtu_cfg.knows_profile = [profiles](const std::string& name) {
+           return profiles->contains(name);
+         };
+         return sys.spawn(wtc::rtu_manager, std::move(rtu_cfg));
        }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
@@ -178,6 +280,11 @@ int main(int argc, char** argv) {
   });
   spdlog::info("listening on http://{}:{} ({} io threads)", cfg.bind_address, server->port(),
                cfg.io_threads);
+  if (cfg.demo)
+    spdlog::info(
+        "--demo: open http://localhost:{}/api/v1/rtus and ws://localhost:{}/ws/live; users "
+        "admin, operator and viewer, password '{}' (unless WTC_ADMIN_PASSWORD set admin's)",
+        server->port(), server->port(), demo_password);
 
   // The supervisor ends on a shutdown signal, or when a subsystem keeps failing.
   caf::error reason;
@@ -192,6 +299,8 @@ int main(int argc, char** argv) {
   bridge.detach_all();
   system.reset();
   server.reset();
+  if (plant)
+    plant->stop();
   const bool clean = reason == caf::exit_reason::user_shutdown;
   spdlog::info("wtcd stopped{}",
                clean ? "" : " after a subsystem failed: " + caf::to_string(reason));

@@ -43,5 +43,6 @@ void add_auth_routes(router& routes, api_context& ctx);
 void add_user_routes(router& routes, api_context& ctx);
 void add_audit_routes(router& routes, api_context& ctx);
 void add_system_routes(router& routes, api_context& ctx);
+void add_rtu_routes(router& routes, api_context& ctx);
 
 }  // namespace wtc::gateway

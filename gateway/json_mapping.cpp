@@ -1,5 +1,7 @@
 #include "gateway/json_mapping.hpp"
 
+#include <cmath>
+
 #include "core/time.hpp"
 
 namespace wtc::gateway {
@@ -53,6 +55,109 @@ nlohmann::json to_json(const issued_token& issued) {
           {"created_at", time_json(s.created_at)},
           {"expires_at", time_json(s.expires_at)},
           {"expires_in", (s.expires_at - s.created_at) / 1000}};
+}
+
+}  // namespace wtc::gateway
+
+namespace wtc::gateway {
+namespace {
+
+nlohmann::json nullable(const std::string& s) {
+  if (s.empty())
+    return nullptr;
+  return s;
+}
+
+/// Values are rounded for display: a float32 from the field carries no more than 7 digits.
+double rounded(double value) {
+  return std::round(value * 1e6) / 1e6;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const rtu_record& rtu) {
+  return {{"id", rtu.id},
+          {"station_name", rtu.station_name},
+          {"ip_address", rtu.ip_address},
+          {"port", rtu.port},
+          {"unit_id", rtu.unit_id},
+          {"profile", rtu.profile},
+          {"vendor_id", rtu.vendor_id},
+          {"device_id", rtu.device_id},
+          {"slot_count", rtu.slot_count},
+          {"cycle_time_ms", rtu.cycle_time_ms},
+          {"state", to_string(rtu.state)},
+          {"state_since", time_json(rtu.state_since)},
+          {"transition_reason", nullable(rtu.transition_reason)},
+          {"last_error", nullable(rtu.last_error)},
+          {"rtu_version", nullable(rtu.rtu_version)},
+          {"version_mismatch", rtu.version_mismatch},
+          {"auto_connect", rtu.auto_connect},
+          {"created_at", time_json(rtu.created_at)},
+          {"updated_at", time_json(rtu.updated_at)}};
+}
+
+nlohmann::json to_json(const rtu_health& health) {
+  return {{"state", to_string(health.state)},
+          {"uptime_seconds", health.uptime_seconds},
+          {"cycle_time_ms", health.cycle_time_ms},
+          {"last_cycle_ms", rounded(health.last_cycle_ms)},
+          {"connected_slots", health.connected_slots},
+          {"total_slots", health.total_slots},
+          {"cycles_ok", health.cycles_ok},
+          {"cycles_missed", health.cycles_missed},
+          {"reconnects", health.reconnects},
+          {"errors", health.errors}};
+}
+
+nlohmann::json to_json(const sensor_reading& reading) {
+  const auto& s = reading.sensor;
+  nlohmann::json value = nullptr;
+  if (reading.has_value && std::isfinite(reading.latest.value))
+    value = rounded(reading.latest.value);
+  return {{"tag", s.tag},
+          {"slot", s.slot_number},
+          {"channel", s.channel},
+          {"sensor_type", s.sensor_type},
+          {"value", value},
+          {"unit", nullable(s.unit)},
+          {"quality", to_string(reading.has_value ? reading.latest.q : quality::bad)},
+          {"timestamp", time_json(reading.has_value ? reading.latest.timestamp : 0)},
+          {"forced", reading.has_value && reading.latest.forced},
+          {"scale_min", s.scale_min},
+          {"scale_max", s.scale_max},
+          {"eng_min", s.eng_min},
+          {"eng_max", s.eng_max},
+          {"deadband", s.deadband}};
+}
+
+nlohmann::json to_json(const actuator_state& a) {
+  return {{"tag", a.tag},
+          {"slot", a.slot},
+          {"channel", a.channel},
+          {"control_type", a.control_type},
+          {"equipment_type", nullable(a.equipment_type)},
+          {"command", to_string(a.command)},
+          {"pwm_duty", rounded(a.pwm_duty)},
+          {"forced", a.forced},
+          {"interlocked", a.interlocked},
+          {"running", a.running},
+          {"output", rounded(a.output)},
+          {"quality", to_string(a.q)},
+          {"timestamp", time_json(a.timestamp)}};
+}
+
+nlohmann::json to_json(const diagnostic_record& d) {
+  nlohmann::json details = nullptr;
+  if (!d.details.empty())
+    details = nlohmann::json::parse(d.details, nullptr, false);
+  return {{"id", d.id},
+          {"rtu_id", d.rtu_id},
+          {"timestamp", time_json(d.timestamp)},
+          {"level", d.level},
+          {"source", d.source},
+          {"message", d.message},
+          {"details", details.is_discarded() ? nlohmann::json(d.details) : details}};
 }
 
 }  // namespace wtc::gateway

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::gateway {
@@ -15,5 +16,17 @@ nlohmann::json to_json(const user_record& user);
 nlohmann::json to_json(const audit_entry& entry);
 /// The login and refresh answer: the contract's token, username, role and expires_at.
 nlohmann::json to_json(const issued_token& issued);
+
+/// The contract's RTU object, plus what a Modbus RTU needs (port, unit_id, profile,
+/// cycle_time_ms) and the rest of its row.
+nlohmann::json to_json(const rtu_record& rtu);
+nlohmann::json to_json(const rtu_health& health);
+/// The contract's sensor object: tag, slot, channel, sensor_type, value, unit, quality,
+/// timestamp (value null and quality BAD before the first read).
+nlohmann::json to_json(const sensor_reading& reading);
+/// The contract's actuator object: tag, slot, channel, control_type, equipment_type, command,
+/// forced, plus pwm_duty, interlocked, running, output and quality.
+nlohmann::json to_json(const actuator_state& actuator);
+nlohmann::json to_json(const diagnostic_record& diagnostic);
 
 }  // namespace wtc::gateway
