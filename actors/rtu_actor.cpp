@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <spdlog/spdlog.h>
+#include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/audit.hpp"
@@ -24,6 +25,18 @@ std::int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+/// At most `limit` bytes, cut on a UTF-8 character boundary (a split character would make
+/// PostgreSQL refuse the row, and the state change with it).
+std::string truncated(std::string text, std::size_t limit) {
+  if (text.size() <= limit)
+    return text;
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;
+  text.resize(cut);
+  return text;
 }
 
 std::string hex16(std::uint16_t value) {
@@ -51,9 +64,7 @@ diagnostic_record diagnostic(self_ptr self, std::string level, std::string sourc
   d.timestamp = core::now_ms();
   d.level = std::move(level);
   d.source = std::move(source);
-  if (message.size() > 256)
-    message.resize(256);
-  d.message = std::move(message);
+  d.message = truncated(std::move(message), 256);
   if (!details.is_null())
     d.details = details.dump();
   return d;
@@ -77,7 +88,7 @@ void enter(self_ptr self, const core::rtu_transition_step& step, const std::stri
   const auto now = core::now_ms();
   st.rtu.state = step.to;
   st.rtu.state_since = now;
-  st.rtu.transition_reason = step.reason.substr(0, 256);
+  st.rtu.transition_reason = truncated(step.reason, 256);
   if (!error.empty())
     st.rtu.last_error = error;
   else if (step.to == rtu_state::running)
@@ -448,6 +459,9 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
     }
   }
   self->attach_functor([self] { fail_pending_commands(self, "the RTU actor stopped"); });
+  // Audit rows are written without waiting for their answer (anon_send); anything else that
+  // arrives unasked is dropped and logged rather than reflected back to its sender.
+  self->set_default_handler(caf::print_and_drop);
 
   return {
       // --- outcomes of the I/O worker ---
@@ -490,10 +504,10 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
                                {"command", to_string(msg.command.command)},
                                {"pwm_duty", msg.command.pwm_duty}};
         if (auto storage = storage_of(self))
-          self->send(storage, audit_atom::value,
-                     audit_of(origin, "actuator_command", "actuator",
-                              st.rtu.station_name + "/" + std::to_string(msg.command.slot),
-                              details.dump()));
+          caf::anon_send(storage, audit_atom::value,
+                         audit_of(origin, "actuator_command", "actuator",
+                                  st.rtu.station_name + "/" + std::to_string(msg.command.slot),
+                                  details.dump()));
         write_diagnostic(self, diagnostic(self, "INFO", "COMMAND",
                                           "slot " + std::to_string(msg.command.slot) + " " +
                                               std::string(to_string(msg.command.command)) + " by " +
@@ -662,7 +676,7 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
                                  {"command", to_string(cmd.command)},
                                  {"refused", "interlocked"}};
           if (auto storage = storage_of(self))
-            self->send(
+            caf::anon_send(
                 storage, audit_atom::value,
                 audit_of(origin, "actuator_command_refused", "actuator",
                          st.rtu.station_name + "/" + std::to_string(cmd.slot), details.dump()));

@@ -134,6 +134,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
             self->quit(err);
           });
 
+  self->set_default_handler(caf::print_and_drop);
   self->set_down_handler([self](const caf::down_msg& down) {
     for (auto& [station, member] : self->state.rtus) {
       if (member.handle.address() != down.source)

@@ -146,6 +146,8 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (auto v = get(env, "WTC_LOG_STRUCTURED"); !v.empty())
     cfg.log_structured = parse_bool("WTC_LOG_STRUCTURED", v);
   cfg.admin_password = get(env, "WTC_ADMIN_PASSWORD");
+  if (auto v = get(env, "WTC_WS_REQUIRE_AUTH"); !v.empty())
+    cfg.ws_require_auth = parse_bool("WTC_WS_REQUIRE_AUTH", v);
   cfg.profile_dir = get(env, "WTC_PROFILE_DIR");
   if (auto v = get(env, "WTC_DEMO_MODBUS_PORT"); !v.empty())
     cfg.demo_modbus_port =
@@ -166,6 +168,9 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
   cli.add_option("--log-structured", log_structured,
                  "JSON log lines: true/false (WTC_LOG_STRUCTURED)");
+  std::string ws_require_auth;
+  cli.add_flag("--ws-require-auth{true}", ws_require_auth,
+               "/ws/live needs a token; =false allows anonymous clients (WTC_WS_REQUIRE_AUTH)");
   cli.add_option("--profile-dir", cfg.profile_dir,
                  "Directory of site register-map profiles, <name>.json (WTC_PROFILE_DIR)");
   cli.add_flag("--demo", cfg.demo,
@@ -205,6 +210,8 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
     cfg.log_level = parse_level("--log-level", log_level);
   if (!log_structured.empty())
     cfg.log_structured = parse_bool("--log-structured", log_structured);
+  if (!ws_require_auth.empty())
+    cfg.ws_require_auth = parse_bool("--ws-require-auth", ws_require_auth);
   if (demo_port >= 0)
     cfg.demo_modbus_port = static_cast<std::uint16_t>(
         parse_integer("--demo-modbus-port", std::to_string(demo_port), 0, 65535));

@@ -17,12 +17,12 @@ namespace wtc::field {
 /// Why a field operation failed. The rtu_actor decides from the kind whether to retry the
 /// cycle, drop the connection, or report a device fault.
 enum class failure {
-  connect,      // could not open the connection
-  timeout,      // the device did not answer in time
-  closed,       // the peer closed or reset the connection
-  protocol,     // a malformed, short or mismatched reply (wrong unit id, transaction id, CRC)
-  exception,    // the device answered with a protocol exception (e.g. Modbus 0x02)
-  config,       // the profile and the device disagree (e.g. more slots than the profile maps)
+  connect,    // could not open the connection
+  timeout,    // the device did not answer in time
+  closed,     // the peer closed or reset the connection
+  protocol,   // a malformed, short or mismatched reply (wrong unit id, transaction id, CRC)
+  exception,  // the device answered with a protocol exception (e.g. Modbus 0x02)
+  config,     // the profile and the device disagree (e.g. more slots than the profile maps)
 };
 
 const char* to_string(failure f);
@@ -71,7 +71,7 @@ struct slot_info {
 struct device_description {
   std::uint16_t vendor_id = 0;
   std::uint16_t device_id = 0;
-  std::string firmware_version;  // "1.2.0"
+  std::string firmware_version;   // "1.2.0"
   std::string expected_firmware;  // from the profile; empty: no expectation
   std::int32_t slot_count = 0;
   std::vector<slot_info> slots;
@@ -83,13 +83,13 @@ struct point_reading {
   std::int32_t slot = 0;
   std::int32_t channel = 0;
   bool is_sensor = true;
-  double raw = 0.0;              // sensors: raw value; actuators: applied output in percent
+  double raw = 0.0;               // sensors: raw value; actuators: applied output in percent
   std::uint8_t quality_code = 0;  // 0x00 good, 0x40 uncertain, 0x80 bad, 0xC0 not connected
   bool interlocked = false;
   bool forced = false;
   bool running = false;
   command_kind command = command_kind::off;  // actuators: the command register read back
-  double pwm_duty = 0.0;                      // actuators: percent
+  double pwm_duty = 0.0;                     // actuators: percent
 };
 
 struct cycle_reading {
@@ -117,7 +117,9 @@ class field_driver {
   virtual device_description discover() = 0;
   /// Reads every point of the slots found by the last discover().
   virtual cycle_reading read_cycle() = 0;
-  /// Writes a command to an actuator slot (channel 0).
+  /// Writes a command to an actuator slot (channel 0). A command the slot cannot take (PWM to a
+  /// discrete actuator, a duty outside 0–100 %, a slot without an actuator) throws
+  /// failure::config without touching the device; the caller should refuse it before.
   virtual void write_command(const actuator_command& command) = 0;
   virtual driver_health health() const = 0;
 };

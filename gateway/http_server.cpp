@@ -16,6 +16,7 @@
 
 #include "gateway/replies.hpp"
 #include "gateway/uri.hpp"
+#include "gateway/websocket_session.hpp"
 
 namespace wtc::gateway {
 namespace {
@@ -138,6 +139,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     req.body = std::move(msg.body());
     method_ = req.method;
     path_ = req.path;
+    if (state_->config.websocket && req.path == state_->config.websocket->config().path)
+      return upgrade(std::move(msg));
 
     if (target.empty() || target.front() != '/')
       return write(error_reply(400, "the request target must be an absolute path"));
@@ -163,6 +166,18 @@ class http_session : public std::enable_shared_from_this<http_session> {
     });
     current_ = ex;
     state_->dispatch(ex);
+  }
+
+  /// Hands the connection over to the WebSocket service, or answers 426 to a plain request.
+  void upgrade(http::request<http::string_body>&& msg) {
+    route_index_ = -1;
+    if (!is_websocket_upgrade(msg)) {
+      auto res = error_reply(426, "this path serves WebSocket connections only");
+      res.headers.emplace_back("Upgrade", "websocket");
+      return write(std::move(res));
+    }
+    start_websocket_session(*state_->config.websocket, stream_.release_socket(), std::move(msg),
+                            client_ip_, request_id_);
   }
 
   void add_cors_headers(http::response<http::string_body>& res) const {
@@ -357,6 +372,10 @@ void http_server::stop() {
   for (auto& t : d.threads)
     t.join();
   d.threads.clear();
+  // No io thread runs any more: cut the WebSocket sessions off from the live hub, whose thread
+  // would otherwise keep posting to io contexts that are about to go.
+  if (d.state->config.websocket)
+    d.state->config.websocket->detach_all();
 }
 
 std::uint16_t http_server::port() const {

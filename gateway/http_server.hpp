@@ -9,6 +9,7 @@
 
 #include "gateway/exchange.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/websocket.hpp"
 
 namespace wtc::gateway {
 
@@ -20,6 +21,7 @@ struct server_config {
   std::size_t header_limit = 16 * 1024;
   std::chrono::seconds idle_timeout{60};
   std::vector<std::string> cors_origins;  // exact origins, or "*"
+  std::shared_ptr<websocket_service> websocket;  // when set, serves WebSocket upgrades on its path
 };
 
 /// The Beast HTTP/1.1 server: accepts connections on its own io threads, turns each request into

@@ -2,8 +2,11 @@
 
 // What both backends share when they turn rows into values and back.
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::storage {
@@ -17,5 +20,23 @@ void check_window(const page& window);
 
 /// The wall clock in UTC milliseconds, for schema_version.applied_at.
 timestamp_ms clock_now();
+
+/// Parses an rtus.state column; like role_from_column, anything unknown is an internal error.
+rtu_state rtu_state_from_column(std::string_view text);
+
+class storage_error;
+
+/// The errors both backends raise for RTUs, worded alike. `context` names the operation.
+storage_error rtu_not_found(std::int64_t id);
+storage_error duplicate_station(std::string_view context, const std::string& station_name);
+storage_error duplicate_endpoint(std::string_view context, const rtu_record& rtu,
+                                 const std::string& owner);
+
+/// `current` with the set fields of `update` applied and updated_at = now.
+rtu_record apply_update(rtu_record current, const rtu_update& update, timestamp_ms now);
+
+/// The diagnostic row to write for an RTU: an unset rtu_id (0) takes `rtu_id`; another RTU's id is
+/// a bad request (a diagnostic goes with the change it reports).
+diagnostic_record diagnostic_of(std::int64_t rtu_id, const diagnostic_record& diagnostic);
 
 }  // namespace wtc::storage

@@ -1,8 +1,11 @@
 #include "storage/postgres_store.hpp"
 
+#include <map>
+
 #include <pqxx/pqxx>
 
 #include "storage/columns.hpp"
+#include "storage/discovery_plan.hpp"
 #include "storage/migrations.hpp"
 
 namespace wtc::storage {
@@ -115,6 +118,126 @@ constexpr statement count_audit_stmt{
     "AND ($5::bigint = 0 OR timestamp >= wtc_ms_to_ts($5)) "
     "AND ($6::bigint = 0 OR timestamp <= wtc_ms_to_ts($6))"};
 
+// The columns of an rtus row in the order rtu_from() reads them.
+#define WTC_RTU_COLUMNS                                                                      \
+  "id, station_name, ip_address, port, unit_id, profile, vendor_id, device_id, slot_count, " \
+  "cycle_time_ms, auto_connect, state, wtc_ts_to_ms(state_since), transition_reason, "       \
+  "last_error, rtu_version, version_mismatch, wtc_ts_to_ms(created_at), "                    \
+  "wtc_ts_to_ms(updated_at)"
+
+constexpr statement list_rtus_stmt{"list_rtus",
+                                   "SELECT " WTC_RTU_COLUMNS " FROM rtus ORDER BY station_name"};
+constexpr statement find_rtu_stmt{"find_rtu",
+                                  "SELECT " WTC_RTU_COLUMNS " FROM rtus WHERE station_name = $1"};
+// Locks the row: an update decides from what it read.
+constexpr statement lock_rtu{"lock_rtu",
+                             "SELECT " WTC_RTU_COLUMNS " FROM rtus WHERE id = $1 FOR UPDATE"};
+constexpr statement station_taken{"station_taken",
+                                  "SELECT count(*) FROM rtus WHERE station_name = $1 AND id <> $2"};
+constexpr statement endpoint_owner{
+    "endpoint_owner",
+    "SELECT station_name FROM rtus WHERE ip_address = $1 AND port = $2 AND unit_id = $3 "
+    "AND id <> $4"};
+constexpr statement insert_rtu{
+    "insert_rtu",
+    "INSERT INTO rtus (station_name, ip_address, port, unit_id, profile, vendor_id, device_id, "
+    "slot_count, cycle_time_ms, auto_connect, state, state_since, transition_reason, last_error, "
+    "rtu_version, version_mismatch, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "$8, $9, $10, $11, wtc_ms_to_ts($12), NULLIF($13, ''), NULLIF($14, ''), NULLIF($15, ''), "
+    "$16, wtc_ms_to_ts($17), wtc_ms_to_ts($18)) RETURNING " WTC_RTU_COLUMNS};
+constexpr statement update_rtu_stmt{
+    "update_rtu",
+    "UPDATE rtus SET ip_address = $2, port = $3, unit_id = $4, profile = $5, vendor_id = $6, "
+    "device_id = $7, slot_count = $8, cycle_time_ms = $9, updated_at = wtc_ms_to_ts($10) "
+    "WHERE id = $1 RETURNING " WTC_RTU_COLUMNS};
+constexpr statement delete_rtu_stmt{"delete_rtu", "DELETE FROM rtus WHERE id = $1"};
+constexpr statement set_auto_connect{"set_auto_connect",
+                                     "UPDATE rtus SET auto_connect = $2 WHERE id = $1"};
+// A given last_error replaces the stored one; an empty one keeps it, unless clear_error ($6).
+constexpr statement record_transition{
+    "record_transition",
+    "UPDATE rtus SET state = $2, state_since = wtc_ms_to_ts($3), "
+    "transition_reason = NULLIF($4, ''), last_error = CASE WHEN $5::text <> '' THEN $5::text "
+    "WHEN $6::boolean THEN NULL ELSE last_error END WHERE id = $1"};
+constexpr statement identify_rtu{
+    "identify_rtu",
+    "UPDATE rtus SET vendor_id = $2, device_id = $3, rtu_version = NULLIF($4, ''), "
+    "version_mismatch = $5, slot_count = $6, updated_at = wtc_ms_to_ts($7) WHERE id = $1"};
+// Discoveries of different RTUs choose free tags from the same namespace: one at a time.
+constexpr statement lock_discovery{"lock_discovery", "SELECT pg_advisory_xact_lock(2317002)"};
+
+// updated_at moves only when the module data changes.
+constexpr statement upsert_slot{
+    "upsert_slot",
+    "INSERT INTO slots (rtu_id, slot_number, module_id, module_type, status, created_at, "
+    "updated_at) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, wtc_ms_to_ts($6), "
+    "wtc_ms_to_ts($6)) ON CONFLICT (rtu_id, slot_number) DO UPDATE SET "
+    "module_id = excluded.module_id, module_type = excluded.module_type, "
+    "status = excluded.status, updated_at = CASE WHEN "
+    "slots.module_id IS NOT DISTINCT FROM excluded.module_id AND "
+    "slots.module_type IS NOT DISTINCT FROM excluded.module_type AND "
+    "slots.status = excluded.status THEN slots.updated_at ELSE excluded.updated_at END "
+    "RETURNING id"};
+constexpr statement pull_slot{"pull_slot",
+                              "UPDATE slots SET status = 'PULLED', updated_at = wtc_ms_to_ts($2) "
+                              "WHERE id = $1 AND status <> 'PULLED'"};
+constexpr statement list_slots_stmt{
+    "list_slots",
+    "SELECT id, rtu_id, slot_number, module_id, module_type, status, wtc_ts_to_ms(created_at), "
+    "wtc_ts_to_ms(updated_at) FROM slots WHERE rtu_id = $1 ORDER BY slot_number"};
+
+constexpr statement list_sensors_stmt{
+    "list_sensors",
+    "SELECT s.id, s.rtu_id, s.slot_id, l.slot_number, s.tag, s.channel, s.sensor_type, s.unit, "
+    "s.scale_min, s.scale_max, s.eng_min, s.eng_max, s.deadband, wtc_ts_to_ms(s.created_at), "
+    "wtc_ts_to_ms(s.updated_at) FROM sensors s JOIN slots l ON l.id = s.slot_id "
+    "WHERE s.rtu_id = $1 ORDER BY l.slot_number, s.channel, s.id"};
+constexpr statement insert_sensor{
+    "insert_sensor",
+    "INSERT INTO sensors (rtu_id, slot_id, tag, channel, sensor_type, unit, scale_min, "
+    "scale_max, eng_min, eng_max, deadband, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
+    "NULLIF($6, ''), $7, $8, $9, $10, $11, wtc_ms_to_ts($12), wtc_ms_to_ts($12))"};
+constexpr statement delete_sensor{"delete_sensor", "DELETE FROM sensors WHERE id = $1"};
+constexpr statement list_controls_stmt{
+    "list_controls",
+    "SELECT c.id, c.rtu_id, c.slot_id, l.slot_number, c.tag, c.channel, c.control_type, "
+    "c.equipment_type, c.min_value, c.max_value, c.unit, wtc_ts_to_ms(c.created_at), "
+    "wtc_ts_to_ms(c.updated_at) FROM controls c JOIN slots l ON l.id = c.slot_id "
+    "WHERE c.rtu_id = $1 ORDER BY l.slot_number, c.channel, c.id"};
+// min_value and max_value are NULL unless the control has a range ($7).
+constexpr statement insert_control{
+    "insert_control",
+    "INSERT INTO controls (rtu_id, slot_id, tag, channel, control_type, equipment_type, "
+    "min_value, max_value, unit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
+    "NULLIF($6, ''), CASE WHEN $7::boolean THEN $8::float8 END, "
+    "CASE WHEN $7::boolean THEN $9::float8 END, NULLIF($10, ''), wtc_ms_to_ts($11), "
+    "wtc_ms_to_ts($11))"};
+constexpr statement retype_control{
+    "retype_control",
+    "UPDATE controls SET control_type = $2, min_value = CASE WHEN $3::boolean THEN $4::float8 "
+    "END, max_value = CASE WHEN $3::boolean THEN $5::float8 END, "
+    "updated_at = wtc_ms_to_ts($6) WHERE id = $1"};
+constexpr statement delete_control{"delete_control", "DELETE FROM controls WHERE id = $1"};
+constexpr statement tag_uses{"tag_uses",
+                             "SELECT (SELECT count(*) FROM sensors WHERE tag = $1) + "
+                             "(SELECT count(*) FROM controls WHERE tag = $1)"};
+
+// Inserts nothing when the RTU does not exist, which the caller reports as not_found.
+constexpr statement insert_diagnostic{
+    "insert_diagnostic",
+    "INSERT INTO profinet_diagnostics (rtu_id, timestamp, level, source, message, details) "
+    "SELECT id, wtc_ms_to_ts($2), $3::text, $4::text, $5::text, NULLIF($6::text, '')::json "
+    "FROM rtus WHERE id = $1"};
+constexpr statement list_diagnostics_stmt{
+    "list_diagnostics",
+    "SELECT id, rtu_id, wtc_ts_to_ms(timestamp), level, source, message, details::text "
+    "FROM profinet_diagnostics WHERE rtu_id = $1 ORDER BY timestamp DESC, id DESC "
+    "LIMIT $2 OFFSET $3"};
+constexpr statement count_diagnostics{
+    "count_diagnostics", "SELECT count(*) FROM profinet_diagnostics WHERE rtu_id = $1"};
+
+#undef WTC_RTU_COLUMNS
+
 constexpr statement all_statements[] = {
     ping_stmt,          schema_version_exists, read_schema_version,  insert_schema_version,
     lock_migrations,    find_user_stmt,        find_user_by_id_stmt, list_users_stmt,
@@ -123,6 +246,16 @@ constexpr statement all_statements[] = {
     load_sessions_stmt, delete_session_stmt,   delete_user_sessions, update_session_roles,
     touch_session,      purge_sessions,        insert_audit,         query_audit_stmt,
     count_audit_stmt,
+};
+
+// The field side's statements (migration 0002 onwards).
+constexpr statement field_statements[] = {
+    list_rtus_stmt,    find_rtu_stmt,   lock_rtu,        station_taken,      endpoint_owner,
+    insert_rtu,        update_rtu_stmt, delete_rtu_stmt, set_auto_connect,   record_transition,
+    identify_rtu,      lock_discovery,  upsert_slot,     pull_slot,          list_slots_stmt,
+    list_sensors_stmt, insert_sensor,   delete_sensor,   list_controls_stmt, insert_control,
+    retype_control,    delete_control,  tag_uses,        insert_diagnostic,  list_diagnostics_stmt,
+    count_diagnostics,
 };
 
 constexpr const char* create_schema_version =
@@ -156,6 +289,96 @@ std::string text_or_empty(const pqxx::field& field) {
   return field.as<std::string>(std::string{});
 }
 
+rtu_record rtu_from(const pqxx::row& row) {
+  rtu_record rtu;
+  rtu.id = row[0].as<std::int64_t>();
+  rtu.station_name = row[1].as<std::string>();
+  rtu.ip_address = row[2].as<std::string>();
+  rtu.port = row[3].as<std::int32_t>();
+  rtu.unit_id = row[4].as<std::int32_t>();
+  rtu.profile = row[5].as<std::string>();
+  rtu.vendor_id = row[6].as<std::string>();
+  rtu.device_id = row[7].as<std::string>();
+  rtu.slot_count = row[8].as<std::int32_t>();
+  rtu.cycle_time_ms = row[9].as<std::int64_t>();
+  rtu.auto_connect = row[10].as<bool>();
+  rtu.state = rtu_state_from_column(row[11].as<std::string>());
+  rtu.state_since = row[12].as<std::int64_t>();
+  rtu.transition_reason = text_or_empty(row[13]);
+  rtu.last_error = text_or_empty(row[14]);
+  rtu.rtu_version = text_or_empty(row[15]);
+  rtu.version_mismatch = row[16].as<bool>();
+  rtu.created_at = row[17].as<std::int64_t>();
+  rtu.updated_at = row[18].as<std::int64_t>();
+  return rtu;
+}
+
+slot_record slot_from(const pqxx::row& row) {
+  slot_record slot;
+  slot.id = row[0].as<std::int64_t>();
+  slot.rtu_id = row[1].as<std::int64_t>();
+  slot.slot_number = row[2].as<std::int32_t>();
+  slot.module_id = text_or_empty(row[3]);
+  slot.module_type = text_or_empty(row[4]);
+  slot.status = row[5].as<std::string>();
+  slot.created_at = row[6].as<std::int64_t>();
+  slot.updated_at = row[7].as<std::int64_t>();
+  return slot;
+}
+
+sensor_record sensor_from(const pqxx::row& row) {
+  sensor_record sensor;
+  sensor.id = row[0].as<std::int64_t>();
+  sensor.rtu_id = row[1].as<std::int64_t>();
+  sensor.slot_id = row[2].as<std::int64_t>();
+  sensor.slot_number = row[3].as<std::int32_t>();
+  sensor.tag = row[4].as<std::string>();
+  sensor.channel = row[5].as<std::int32_t>();
+  sensor.sensor_type = row[6].as<std::string>();
+  sensor.unit = text_or_empty(row[7]);
+  sensor.scale_min = row[8].as<double>();
+  sensor.scale_max = row[9].as<double>();
+  sensor.eng_min = row[10].as<double>();
+  sensor.eng_max = row[11].as<double>();
+  sensor.deadband = row[12].as<double>();
+  sensor.created_at = row[13].as<std::int64_t>();
+  sensor.updated_at = row[14].as<std::int64_t>();
+  return sensor;
+}
+
+control_record control_from(const pqxx::row& row) {
+  control_record control;
+  control.id = row[0].as<std::int64_t>();
+  control.rtu_id = row[1].as<std::int64_t>();
+  control.slot_id = row[2].as<std::int64_t>();
+  control.slot_number = row[3].as<std::int32_t>();
+  control.tag = row[4].as<std::string>();
+  control.channel = row[5].as<std::int32_t>();
+  control.control_type = row[6].as<std::string>();
+  control.equipment_type = text_or_empty(row[7]);
+  control.has_range = !row[8].is_null() && !row[9].is_null();
+  if (control.has_range) {
+    control.min_value = row[8].as<double>();
+    control.max_value = row[9].as<double>();
+  }
+  control.unit = text_or_empty(row[10]);
+  control.created_at = row[11].as<std::int64_t>();
+  control.updated_at = row[12].as<std::int64_t>();
+  return control;
+}
+
+diagnostic_record diagnostic_from(const pqxx::row& row) {
+  diagnostic_record diagnostic;
+  diagnostic.id = row[0].as<std::int64_t>();
+  diagnostic.rtu_id = row[1].as<std::int64_t>();
+  diagnostic.timestamp = row[2].as<std::int64_t>();
+  diagnostic.level = row[3].as<std::string>();
+  diagnostic.source = row[4].as<std::string>();
+  diagnostic.message = row[5].as<std::string>();
+  diagnostic.details = text_or_empty(row[6]);
+  return diagnostic;
+}
+
 std::string first_line(const std::string& message) {
   return message.substr(0, message.find('\n'));
 }
@@ -185,6 +408,23 @@ void write_session(pqxx::transaction_base& tx, const session_record& session) {
   exec(tx, insert_session, session.token_hash, session.username,
        std::string(to_string(session.user_role)), session.groups, session.created_at,
        session.last_activity, session.expires_at, session.ip_address, session.user_agent);
+}
+
+void write_diagnostic(pqxx::transaction_base& tx, const diagnostic_record& diagnostic) {
+  if (exec(tx, insert_diagnostic, diagnostic.rtu_id, diagnostic.timestamp, diagnostic.level,
+           diagnostic.source, diagnostic.message, diagnostic.details)
+          .affected_rows() == 0)
+    throw rtu_not_found(diagnostic.rtu_id);
+}
+
+// Throws conflict when another RTU than `rtu.id` has its station name or its endpoint. The UNIQUE
+// constraints stand behind these checks; the checks name the duplicate field.
+void check_rtu_unique(pqxx::transaction_base& tx, const rtu_record& rtu, std::string_view context) {
+  if (exec(tx, station_taken, rtu.station_name, rtu.id)[0][0].as<std::int64_t>() > 0)
+    throw duplicate_station(context, rtu.station_name);
+  pqxx::result owner = exec(tx, endpoint_owner, rtu.ip_address, rtu.port, rtu.unit_id, rtu.id);
+  if (!owner.empty())
+    throw duplicate_endpoint(context, rtu, owner[0][0].as<std::string>());
 }
 
 int recorded_version(pqxx::transaction_base& tx) {
@@ -219,6 +459,8 @@ pqxx::connection& postgres_store::connection() {
   if (!connection_) {
     auto fresh = std::make_unique<pqxx::connection>(url_);
     for (const statement& stmt : all_statements)
+      fresh->prepare(stmt.name, stmt.sql);
+    for (const statement& stmt : field_statements)
       fresh->prepare(stmt.name, stmt.sql);
     connection_ = std::move(fresh);
   }
@@ -468,6 +710,212 @@ std::int64_t postgres_store::purge_expired_sessions(timestamp_ms now) {
     auto purged = static_cast<std::int64_t>(exec(tx, purge_sessions, now).affected_rows());
     tx.commit();
     return purged;
+  });
+}
+
+std::vector<rtu_record> postgres_store::list_rtus() {
+  return guarded("list RTUs", [](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<rtu_record> rtus;
+    for (const pqxx::row& row : exec(tx, list_rtus_stmt))
+      rtus.push_back(rtu_from(row));
+    return rtus;
+  });
+}
+
+std::optional<rtu_record> postgres_store::find_rtu(std::string_view station_name) {
+  return guarded("find RTU", [&](pqxx::connection& c) -> std::optional<rtu_record> {
+    pqxx::read_transaction tx(c);
+    pqxx::result rows = exec(tx, find_rtu_stmt, std::string(station_name));
+    if (rows.empty())
+      return std::nullopt;
+    return rtu_from(rows[0]);
+  });
+}
+
+rtu_record postgres_store::create_rtu(const rtu_record& rtu, const audit_entry& audit) {
+  std::string context = "create RTU '" + rtu.station_name + "'";
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    rtu_record candidate = rtu;
+    candidate.id = 0;
+    check_rtu_unique(tx, candidate, context);
+    rtu_record stored = rtu_from(exec(
+        tx, insert_rtu, rtu.station_name, rtu.ip_address, rtu.port, rtu.unit_id, rtu.profile,
+        rtu.vendor_id, rtu.device_id, rtu.slot_count, rtu.cycle_time_ms, rtu.auto_connect,
+        std::string(to_string(rtu.state)), rtu.state_since, rtu.transition_reason, rtu.last_error,
+        rtu.rtu_version, rtu.version_mismatch, rtu.created_at, rtu.updated_at)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+rtu_record postgres_store::update_rtu(std::int64_t id, const rtu_update& update, timestamp_ms now,
+                                      const audit_entry& audit) {
+  std::string context = "update RTU " + std::to_string(id);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    pqxx::result current = exec(tx, lock_rtu, id);
+    if (current.empty())
+      throw rtu_not_found(id);
+    rtu_record wanted = apply_update(rtu_from(current[0]), update, now);
+    check_rtu_unique(tx, wanted, context);
+    rtu_record stored = rtu_from(exec(
+        tx, update_rtu_stmt, id, wanted.ip_address, wanted.port, wanted.unit_id, wanted.profile,
+        wanted.vendor_id, wanted.device_id, wanted.slot_count, wanted.cycle_time_ms, now)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+void postgres_store::delete_rtu(std::int64_t id, const audit_entry& audit) {
+  guarded("delete RTU " + std::to_string(id), [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    // Slots, sensors, controls (and their samples) and diagnostics cascade.
+    if (exec(tx, delete_rtu_stmt, id).affected_rows() == 0)
+      throw rtu_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+void postgres_store::set_rtu_auto_connect(std::int64_t id, bool auto_connect,
+                                          const audit_entry& audit) {
+  guarded("set auto_connect of RTU " + std::to_string(id), [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (exec(tx, set_auto_connect, id, auto_connect).affected_rows() == 0)
+      throw rtu_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+void postgres_store::record_rtu_transition(const rtu_transition& transition,
+                                           const diagnostic_record& diagnostic) {
+  std::string context = "record a state transition of RTU " + std::to_string(transition.rtu_id);
+  guarded(context, [&](pqxx::connection& c) {
+    diagnostic_record row = diagnostic_of(transition.rtu_id, diagnostic);
+    pqxx::work tx(c);
+    if (exec(tx, record_transition, transition.rtu_id, std::string(to_string(transition.state)),
+             transition.since, transition.reason, transition.last_error, transition.clear_error)
+            .affected_rows() == 0)
+      throw rtu_not_found(transition.rtu_id);
+    write_diagnostic(tx, row);
+    tx.commit();
+  });
+}
+
+void postgres_store::apply_discovery(const discovery_result& found, timestamp_ms now,
+                                     const diagnostic_record& diagnostic) {
+  const std::int64_t rtu_id = found.rtu_id;
+  std::string context = "apply the discovery of RTU " + std::to_string(rtu_id);
+  guarded(context, [&](pqxx::connection& c) {
+    diagnostic_record row = diagnostic_of(rtu_id, diagnostic);
+    check_discovery(found);
+    pqxx::work tx(c);
+    exec(tx, lock_discovery);
+    if (exec(tx, identify_rtu, rtu_id, found.vendor_id, found.device_id, found.rtu_version,
+             found.version_mismatch, found.slot_count, now)
+            .affected_rows() == 0)
+      throw rtu_not_found(rtu_id);
+
+    // Slots: the found ones upserted, the others PULLED (kept, with their points).
+    std::map<std::int32_t, std::int64_t> slot_ids;  // slot number -> id
+    for (const slot_record& slot : found.slots)
+      slot_ids[slot.slot_number] = exec(tx, upsert_slot, rtu_id, slot.slot_number, slot.module_id,
+                                        slot.module_type, slot.status, now)[0][0]
+                                       .as<std::int64_t>();
+    for (const pqxx::row& slot : exec(tx, list_slots_stmt, rtu_id)) {
+      if (slot_ids.count(slot[2].as<std::int32_t>()) == 0)
+        exec(tx, pull_slot, slot[0].as<std::int64_t>(), now);
+    }
+
+    std::vector<existing_point> existing;
+    for (const pqxx::row& sensor : exec(tx, list_sensors_stmt, rtu_id))
+      existing.push_back({sensor[0].as<std::int64_t>(), true, sensor[3].as<std::int32_t>(),
+                          sensor[5].as<std::int32_t>(), sensor[4].as<std::string>(), ""});
+    for (const pqxx::row& control : exec(tx, list_controls_stmt, rtu_id))
+      existing.push_back({control[0].as<std::int64_t>(), false, control[3].as<std::int32_t>(),
+                          control[5].as<std::int32_t>(), control[4].as<std::string>(),
+                          control[6].as<std::string>()});
+    discovery_plan plan = plan_discovery(found, existing, [&](const std::string& tag) {
+      return exec(tx, tag_uses, tag)[0][0].as<std::int64_t>();
+    });
+
+    for (std::int64_t id : plan.delete_sensors)
+      exec(tx, delete_sensor, id);
+    for (std::int64_t id : plan.delete_controls)
+      exec(tx, delete_control, id);
+    for (const control_retype& retype : plan.retype_controls)
+      exec(tx, retype_control, retype.id, retype.control_type, retype.has_range, retype.min_value,
+           retype.max_value, now);
+    for (const sensor_record& sensor : plan.insert_sensors)
+      exec(tx, insert_sensor, rtu_id, slot_ids.at(sensor.slot_number), sensor.tag, sensor.channel,
+           sensor.sensor_type, sensor.unit, sensor.scale_min, sensor.scale_max, sensor.eng_min,
+           sensor.eng_max, sensor.deadband, now);
+    for (const control_record& control : plan.insert_controls)
+      exec(tx, insert_control, rtu_id, slot_ids.at(control.slot_number), control.tag,
+           control.channel, control.control_type, control.equipment_type, control.has_range,
+           control.min_value, control.max_value, control.unit, now);
+
+    for (const std::string& warning : plan.warnings)
+      write_diagnostic(tx, {0, rtu_id, now, "WARNING", "DISCOVERY", warning, ""});
+    write_diagnostic(tx, row);
+    tx.commit();
+  });
+}
+
+std::vector<slot_record> postgres_store::list_slots(std::int64_t rtu_id) {
+  return guarded("list slots", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<slot_record> slots;
+    for (const pqxx::row& row : exec(tx, list_slots_stmt, rtu_id))
+      slots.push_back(slot_from(row));
+    return slots;
+  });
+}
+
+std::vector<sensor_record> postgres_store::list_sensors(std::int64_t rtu_id) {
+  return guarded("list sensors", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<sensor_record> sensors;
+    for (const pqxx::row& row : exec(tx, list_sensors_stmt, rtu_id))
+      sensors.push_back(sensor_from(row));
+    return sensors;
+  });
+}
+
+std::vector<control_record> postgres_store::list_controls(std::int64_t rtu_id) {
+  return guarded("list controls", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<control_record> controls;
+    for (const pqxx::row& row : exec(tx, list_controls_stmt, rtu_id))
+      controls.push_back(control_from(row));
+    return controls;
+  });
+}
+
+void postgres_store::append_diagnostic(const diagnostic_record& diagnostic) {
+  guarded("append a diagnostic of RTU " + std::to_string(diagnostic.rtu_id),
+          [&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            write_diagnostic(tx, diagnostic);
+            tx.commit();
+          });
+}
+
+paged<diagnostic_record> postgres_store::list_diagnostics(std::int64_t rtu_id, const page& window) {
+  check_window(window);
+  return guarded("list diagnostics", [&](pqxx::connection& c) {
+    snapshot tx(c);
+    paged<diagnostic_record> result;
+    for (const pqxx::row& row : exec(tx, list_diagnostics_stmt, rtu_id, window.limit, window.skip))
+      result.items.push_back(diagnostic_from(row));
+    result.total = exec(tx, count_diagnostics, rtu_id)[0][0].as<std::int64_t>();
+    tx.commit();
+    return result;
   });
 }
 

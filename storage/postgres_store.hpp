@@ -49,6 +49,24 @@ class postgres_store final : public store {
   void touch_sessions(const std::vector<std::pair<std::string, timestamp_ms>>& activity) override;
   std::int64_t purge_expired_sessions(timestamp_ms now) override;
 
+  std::vector<rtu_record> list_rtus() override;
+  std::optional<rtu_record> find_rtu(std::string_view station_name) override;
+  rtu_record create_rtu(const rtu_record& rtu, const audit_entry& audit) override;
+  rtu_record update_rtu(std::int64_t id, const rtu_update& update, timestamp_ms now,
+                        const audit_entry& audit) override;
+  void delete_rtu(std::int64_t id, const audit_entry& audit) override;
+  void set_rtu_auto_connect(std::int64_t id, bool auto_connect, const audit_entry& audit) override;
+  void record_rtu_transition(const rtu_transition& transition,
+                             const diagnostic_record& diagnostic) override;
+  void apply_discovery(const discovery_result& found, timestamp_ms now,
+                       const diagnostic_record& diagnostic) override;
+  std::vector<slot_record> list_slots(std::int64_t rtu_id) override;
+  std::vector<sensor_record> list_sensors(std::int64_t rtu_id) override;
+  std::vector<control_record> list_controls(std::int64_t rtu_id) override;
+
+  void append_diagnostic(const diagnostic_record& diagnostic) override;
+  paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;
+
   void append_audit(const audit_entry& entry) override;
   paged<audit_entry> query_audit(const audit_filter& filter) override;
 

@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <limits>
+#include <map>
 
 #include "storage/columns.hpp"
+#include "storage/discovery_plan.hpp"
 #include "storage/migrations.hpp"
 
 namespace wtc::storage {
@@ -19,6 +21,9 @@ constexpr std::string_view sql_commit = "COMMIT";
 constexpr std::string_view sql_rollback = "ROLLBACK";
 
 constexpr std::string_view sql_foreign_keys = "PRAGMA foreign_keys = ON";
+constexpr std::string_view sql_foreign_keys_off = "PRAGMA foreign_keys = OFF";
+constexpr std::string_view sql_foreign_keys_state = "PRAGMA foreign_keys";
+constexpr std::string_view sql_foreign_key_check = "PRAGMA foreign_key_check";
 constexpr std::string_view sql_synchronous = "PRAGMA synchronous = FULL";
 constexpr std::string_view sql_journal_mode = "PRAGMA journal_mode = WAL";
 constexpr std::string_view sql_ping = "SELECT 1";
@@ -95,6 +100,99 @@ constexpr std::string_view sql_count_audit =
     "AND (?3 = '' OR resource_type = ?3) AND (?4 = '' OR resource_id = ?4) "
     "AND (?5 = 0 OR timestamp >= ?5) AND (?6 = 0 OR timestamp <= ?6)";
 
+// The columns of an rtus row in the order query::get_rtu() reads them.
+#define WTC_RTU_COLUMNS                                                                      \
+  "id, station_name, ip_address, port, unit_id, profile, vendor_id, device_id, slot_count, " \
+  "cycle_time_ms, auto_connect, state, state_since, transition_reason, last_error, "         \
+  "rtu_version, version_mismatch, created_at, updated_at"
+
+constexpr std::string_view sql_list_rtus =
+    "SELECT " WTC_RTU_COLUMNS " FROM rtus ORDER BY station_name";
+constexpr std::string_view sql_find_rtu =
+    "SELECT " WTC_RTU_COLUMNS " FROM rtus WHERE station_name = ?1";
+constexpr std::string_view sql_find_rtu_by_id =
+    "SELECT " WTC_RTU_COLUMNS " FROM rtus WHERE id = ?1";
+constexpr std::string_view sql_station_taken =
+    "SELECT count(*) FROM rtus WHERE station_name = ?1 AND id <> ?2";
+constexpr std::string_view sql_endpoint_owner =
+    "SELECT station_name FROM rtus WHERE ip_address = ?1 AND port = ?2 AND unit_id = ?3 "
+    "AND id <> ?4";
+constexpr std::string_view sql_insert_rtu =
+    "INSERT INTO rtus (station_name, ip_address, port, unit_id, profile, vendor_id, device_id, "
+    "slot_count, cycle_time_ms, auto_connect, state, state_since, transition_reason, last_error, "
+    "rtu_version, version_mismatch, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    "?8, ?9, ?10, ?11, ?12, NULLIF(?13, ''), NULLIF(?14, ''), NULLIF(?15, ''), ?16, ?17, ?18) "
+    "RETURNING " WTC_RTU_COLUMNS;
+constexpr std::string_view sql_update_rtu =
+    "UPDATE rtus SET ip_address = ?2, port = ?3, unit_id = ?4, profile = ?5, vendor_id = ?6, "
+    "device_id = ?7, slot_count = ?8, cycle_time_ms = ?9, updated_at = ?10 WHERE id = ?1 "
+    "RETURNING " WTC_RTU_COLUMNS;
+constexpr std::string_view sql_delete_rtu = "DELETE FROM rtus WHERE id = ?1";
+constexpr std::string_view sql_set_auto_connect = "UPDATE rtus SET auto_connect = ?2 WHERE id = ?1";
+// A given last_error replaces the stored one; an empty one keeps it, unless clear_error (?6).
+constexpr std::string_view sql_record_transition =
+    "UPDATE rtus SET state = ?2, state_since = ?3, transition_reason = NULLIF(?4, ''), "
+    "last_error = CASE WHEN ?5 <> '' THEN ?5 WHEN ?6 THEN NULL ELSE last_error END WHERE id = ?1";
+constexpr std::string_view sql_identify_rtu =
+    "UPDATE rtus SET vendor_id = ?2, device_id = ?3, rtu_version = NULLIF(?4, ''), "
+    "version_mismatch = ?5, slot_count = ?6, updated_at = ?7 WHERE id = ?1";
+
+// updated_at moves only when the module data changes.
+constexpr std::string_view sql_upsert_slot =
+    "INSERT INTO slots (rtu_id, slot_number, module_id, module_type, status, created_at, "
+    "updated_at) VALUES (?1, ?2, NULLIF(?3, ''), NULLIF(?4, ''), ?5, ?6, ?6) "
+    "ON CONFLICT (rtu_id, slot_number) DO UPDATE SET module_id = excluded.module_id, "
+    "module_type = excluded.module_type, status = excluded.status, "
+    "updated_at = CASE WHEN slots.module_id IS excluded.module_id "
+    "AND slots.module_type IS excluded.module_type AND slots.status = excluded.status "
+    "THEN slots.updated_at ELSE excluded.updated_at END RETURNING id";
+constexpr std::string_view sql_pull_slot =
+    "UPDATE slots SET status = 'PULLED', updated_at = ?2 WHERE id = ?1 AND status <> 'PULLED'";
+constexpr std::string_view sql_list_slots =
+    "SELECT id, rtu_id, slot_number, module_id, module_type, status, created_at, updated_at "
+    "FROM slots WHERE rtu_id = ?1 ORDER BY slot_number";
+
+constexpr std::string_view sql_list_sensors =
+    "SELECT s.id, s.rtu_id, s.slot_id, l.slot_number, s.tag, s.channel, s.sensor_type, s.unit, "
+    "s.scale_min, s.scale_max, s.eng_min, s.eng_max, s.deadband, s.created_at, s.updated_at "
+    "FROM sensors s JOIN slots l ON l.id = s.slot_id WHERE s.rtu_id = ?1 "
+    "ORDER BY l.slot_number, s.channel, s.id";
+constexpr std::string_view sql_insert_sensor =
+    "INSERT INTO sensors (rtu_id, slot_id, tag, channel, sensor_type, unit, scale_min, "
+    "scale_max, eng_min, eng_max, deadband, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+constexpr std::string_view sql_delete_sensor = "DELETE FROM sensors WHERE id = ?1";
+constexpr std::string_view sql_list_controls =
+    "SELECT c.id, c.rtu_id, c.slot_id, l.slot_number, c.tag, c.channel, c.control_type, "
+    "c.equipment_type, c.min_value, c.max_value, c.unit, c.created_at, c.updated_at "
+    "FROM controls c JOIN slots l ON l.id = c.slot_id WHERE c.rtu_id = ?1 "
+    "ORDER BY l.slot_number, c.channel, c.id";
+// min_value and max_value are NULL unless the control has a range (?8).
+constexpr std::string_view sql_insert_control =
+    "INSERT INTO controls (rtu_id, slot_id, tag, channel, control_type, equipment_type, "
+    "min_value, max_value, unit, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "NULLIF(?6, ''), CASE WHEN ?7 THEN ?8 END, CASE WHEN ?7 THEN ?9 END, NULLIF(?10, ''), ?11, "
+    "?11)";
+constexpr std::string_view sql_retype_control =
+    "UPDATE controls SET control_type = ?2, min_value = CASE WHEN ?3 THEN ?4 END, "
+    "max_value = CASE WHEN ?3 THEN ?5 END, updated_at = ?6 WHERE id = ?1";
+constexpr std::string_view sql_delete_control = "DELETE FROM controls WHERE id = ?1";
+constexpr std::string_view sql_tag_uses =
+    "SELECT (SELECT count(*) FROM sensors WHERE tag = ?1) + "
+    "(SELECT count(*) FROM controls WHERE tag = ?1)";
+
+// Inserts nothing when the RTU does not exist, which the caller reports as not_found.
+constexpr std::string_view sql_insert_diagnostic =
+    "INSERT INTO profinet_diagnostics (rtu_id, timestamp, level, source, message, details) "
+    "SELECT id, ?2, ?3, ?4, ?5, NULLIF(?6, '') FROM rtus WHERE id = ?1";
+constexpr std::string_view sql_list_diagnostics =
+    "SELECT id, rtu_id, timestamp, level, source, message, details FROM profinet_diagnostics "
+    "WHERE rtu_id = ?1 ORDER BY timestamp DESC, id DESC LIMIT ?2 OFFSET ?3";
+constexpr std::string_view sql_count_diagnostics =
+    "SELECT count(*) FROM profinet_diagnostics WHERE rtu_id = ?1";
+
+#undef WTC_RTU_COLUMNS
+
 // How long a writer waits for another connection's write lock before reporting `unavailable`.
 constexpr int busy_timeout_ms = 5000;
 
@@ -141,6 +239,10 @@ class sqlite_store::query {
     return *this;
   }
   query& boolean(bool value) { return int64(value ? 1 : 0); }
+  query& real(double value) {
+    check(sqlite3_bind_double(stmt_, next_++, value));
+    return *this;
+  }
   query& text(std::string_view value) {
     if (value.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
       throw storage_error(errc::bad_request, std::string(context_) + ": a value is too long");
@@ -166,6 +268,9 @@ class sqlite_store::query {
   }
 
   std::int64_t get_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::int32_t get_int32(int column) const { return sqlite3_column_int(stmt_, column); }
+  double get_double(int column) const { return sqlite3_column_double(stmt_, column); }
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   bool get_bool(int column) const { return sqlite3_column_int64(stmt_, column) != 0; }
   // NULL reads as the empty string: the columns the program treats as optional text.
   std::string get_text(int column) const {
@@ -187,6 +292,97 @@ class sqlite_store::query {
     user.updated_at = get_int64(7);
     user.last_login = get_int64(8);
     return user;
+  }
+
+  // The columns of WTC_RTU_COLUMNS.
+  rtu_record get_rtu() const {
+    rtu_record rtu;
+    rtu.id = get_int64(0);
+    rtu.station_name = get_text(1);
+    rtu.ip_address = get_text(2);
+    rtu.port = get_int32(3);
+    rtu.unit_id = get_int32(4);
+    rtu.profile = get_text(5);
+    rtu.vendor_id = get_text(6);
+    rtu.device_id = get_text(7);
+    rtu.slot_count = get_int32(8);
+    rtu.cycle_time_ms = get_int64(9);
+    rtu.auto_connect = get_bool(10);
+    rtu.state = rtu_state_from_column(get_text(11));
+    rtu.state_since = get_int64(12);
+    rtu.transition_reason = get_text(13);
+    rtu.last_error = get_text(14);
+    rtu.rtu_version = get_text(15);
+    rtu.version_mismatch = get_bool(16);
+    rtu.created_at = get_int64(17);
+    rtu.updated_at = get_int64(18);
+    return rtu;
+  }
+
+  slot_record get_slot() const {
+    slot_record slot;
+    slot.id = get_int64(0);
+    slot.rtu_id = get_int64(1);
+    slot.slot_number = get_int32(2);
+    slot.module_id = get_text(3);
+    slot.module_type = get_text(4);
+    slot.status = get_text(5);
+    slot.created_at = get_int64(6);
+    slot.updated_at = get_int64(7);
+    return slot;
+  }
+
+  sensor_record get_sensor() const {
+    sensor_record sensor;
+    sensor.id = get_int64(0);
+    sensor.rtu_id = get_int64(1);
+    sensor.slot_id = get_int64(2);
+    sensor.slot_number = get_int32(3);
+    sensor.tag = get_text(4);
+    sensor.channel = get_int32(5);
+    sensor.sensor_type = get_text(6);
+    sensor.unit = get_text(7);
+    sensor.scale_min = get_double(8);
+    sensor.scale_max = get_double(9);
+    sensor.eng_min = get_double(10);
+    sensor.eng_max = get_double(11);
+    sensor.deadband = get_double(12);
+    sensor.created_at = get_int64(13);
+    sensor.updated_at = get_int64(14);
+    return sensor;
+  }
+
+  control_record get_control() const {
+    control_record control;
+    control.id = get_int64(0);
+    control.rtu_id = get_int64(1);
+    control.slot_id = get_int64(2);
+    control.slot_number = get_int32(3);
+    control.tag = get_text(4);
+    control.channel = get_int32(5);
+    control.control_type = get_text(6);
+    control.equipment_type = get_text(7);
+    control.has_range = !is_null(8) && !is_null(9);
+    if (control.has_range) {
+      control.min_value = get_double(8);
+      control.max_value = get_double(9);
+    }
+    control.unit = get_text(10);
+    control.created_at = get_int64(11);
+    control.updated_at = get_int64(12);
+    return control;
+  }
+
+  diagnostic_record get_diagnostic() const {
+    diagnostic_record diagnostic;
+    diagnostic.id = get_int64(0);
+    diagnostic.rtu_id = get_int64(1);
+    diagnostic.timestamp = get_int64(2);
+    diagnostic.level = get_text(3);
+    diagnostic.source = get_text(4);
+    diagnostic.message = get_text(5);
+    diagnostic.details = get_text(6);
+    return diagnostic;
   }
 
  private:
@@ -304,14 +500,54 @@ int sqlite_store::schema_version() {
 int sqlite_store::migrate() {
   query(*this, sql_create_schema_version, "create the schema_version table").run();
   int current = recorded_version("read the schema version");
-  for (const migration& step : sqlite_migrations()) {
+  const std::vector<migration>& all = sqlite_migrations();
+  if (all.empty() || all.back().version <= current)
+    return current;
+
+  // SQLite's procedure for the schema changes ALTER TABLE cannot make ("Making Other Kinds Of
+  // Table Schema Changes"): foreign keys off around the transaction, PRAGMA foreign_key_check
+  // before COMMIT. With them on, rebuilding a parent table (migration 0002 rebuilds rtus) would
+  // delete its children through ON DELETE CASCADE. PRAGMA foreign_keys is a no-op inside a
+  // transaction, hence outside, and checked.
+  class foreign_keys_off {
+   public:
+    explicit foreign_keys_off(sqlite_store& owner) : owner_(owner) {
+      query(owner_, sql_foreign_keys_off, "migrate").run();
+      if (enforced())
+        throw storage_error(errc::internal, "migrate: cannot switch foreign keys off");
+    }
+    ~foreign_keys_off() {
+      try {
+        restore();
+      } catch (...) {
+      }
+    }
+    foreign_keys_off(const foreign_keys_off&) = delete;
+    foreign_keys_off& operator=(const foreign_keys_off&) = delete;
+
+    void restore() {
+      query(owner_, sql_foreign_keys, "migrate").run();
+      if (!enforced())
+        throw storage_error(errc::internal, "migrate: cannot switch foreign keys back on");
+    }
+
+   private:
+    bool enforced() {
+      query state(owner_, sql_foreign_keys_state, "migrate");
+      return state.step() && state.get_int64(0) != 0;
+    }
+    sqlite_store& owner_;
+  };
+
+  foreign_keys_off unchecked(*this);
+  for (const migration& step : all) {
     if (step.version <= current)
       continue;
-    std::string context =
+    std::string step_context =
         "migration " + std::to_string(step.version) + " (" + std::string(step.description) + ")";
-    transaction tx(*this, context);
+    transaction tx(*this, step_context);
     // Another process may have applied it while this one waited for the write lock.
-    current = recorded_version(context);
+    current = recorded_version(step_context);
     if (step.version <= current)
       continue;
     std::string script(step.sql);
@@ -320,9 +556,10 @@ int sqlite_store::migrate() {
     if (rc != SQLITE_OK) {
       std::string reason = message != nullptr ? message : sqlite3_errstr(rc);
       sqlite3_free(message);
-      throw storage_error(classify(rc), context + ": " + reason);
+      throw storage_error(classify(rc), step_context + ": " + reason);
     }
-    query(*this, sql_insert_schema_version, context)
+    check_foreign_keys(step_context);
+    query(*this, sql_insert_schema_version, step_context)
         .int64(step.version)
         .int64(clock_now())
         .text(step.description)
@@ -330,7 +567,17 @@ int sqlite_store::migrate() {
     tx.commit();
     current = step.version;
   }
+  unchecked.restore();
   return current;
+}
+
+void sqlite_store::check_foreign_keys(std::string_view context) {
+  query broken(*this, sql_foreign_key_check, context);
+  if (broken.step())
+    throw storage_error(errc::internal, std::string(context) + ": row " +
+                                            std::to_string(broken.get_int64(1)) + " of " +
+                                            broken.get_text(0) + " references a missing row of " +
+                                            broken.get_text(2));
 }
 
 void sqlite_store::ping() {
@@ -544,6 +791,313 @@ void sqlite_store::touch_sessions(
 
 std::int64_t sqlite_store::purge_expired_sessions(timestamp_ms now) {
   return query(*this, sql_purge_sessions, "purge expired sessions").int64(now).run();
+}
+
+std::vector<rtu_record> sqlite_store::list_rtus() {
+  query q(*this, sql_list_rtus, "list RTUs");
+  std::vector<rtu_record> rtus;
+  while (q.step())
+    rtus.push_back(q.get_rtu());
+  return rtus;
+}
+
+std::optional<rtu_record> sqlite_store::find_rtu(std::string_view station_name) {
+  query q(*this, sql_find_rtu, "find RTU");
+  q.text(station_name);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_rtu();
+}
+
+std::optional<rtu_record> sqlite_store::rtu_by_id(std::int64_t id, std::string_view context) {
+  query q(*this, sql_find_rtu_by_id, context);
+  q.int64(id);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_rtu();
+}
+
+void sqlite_store::check_rtu_unique(const rtu_record& rtu, std::string_view context) {
+  // The UNIQUE constraints stand behind these checks; the checks name the duplicate field.
+  {
+    query q(*this, sql_station_taken, context);
+    q.text(rtu.station_name).int64(rtu.id);
+    if (q.step() && q.get_int64(0) > 0)
+      throw duplicate_station(context, rtu.station_name);
+  }
+  query q(*this, sql_endpoint_owner, context);
+  q.text(rtu.ip_address).int64(rtu.port).int64(rtu.unit_id).int64(rtu.id);
+  if (q.step())
+    throw duplicate_endpoint(context, rtu, q.get_text(0));
+}
+
+rtu_record sqlite_store::create_rtu(const rtu_record& rtu, const audit_entry& audit) {
+  std::string context = "create RTU '" + rtu.station_name + "'";
+  transaction tx(*this, context);
+  rtu_record candidate = rtu;
+  candidate.id = 0;
+  check_rtu_unique(candidate, context);
+  rtu_record stored;
+  {
+    query q(*this, sql_insert_rtu, context);
+    q.text(rtu.station_name)
+        .text(rtu.ip_address)
+        .int64(rtu.port)
+        .int64(rtu.unit_id)
+        .text(rtu.profile)
+        .text(rtu.vendor_id)
+        .text(rtu.device_id)
+        .int64(rtu.slot_count)
+        .int64(rtu.cycle_time_ms)
+        .boolean(rtu.auto_connect)
+        .text(to_string(rtu.state))
+        .int64(rtu.state_since)
+        .text(rtu.transition_reason)
+        .text(rtu.last_error)
+        .text(rtu.rtu_version)
+        .boolean(rtu.version_mismatch)
+        .int64(rtu.created_at)
+        .int64(rtu.updated_at);
+    q.step();
+    stored = q.get_rtu();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+rtu_record sqlite_store::update_rtu(std::int64_t id, const rtu_update& update, timestamp_ms now,
+                                    const audit_entry& audit) {
+  std::string context = "update RTU " + std::to_string(id);
+  transaction tx(*this, context);
+  std::optional<rtu_record> current = rtu_by_id(id, context);
+  if (!current)
+    throw rtu_not_found(id);
+  rtu_record wanted = apply_update(*current, update, now);
+  check_rtu_unique(wanted, context);
+  rtu_record stored;
+  {
+    query q(*this, sql_update_rtu, context);
+    q.int64(id)
+        .text(wanted.ip_address)
+        .int64(wanted.port)
+        .int64(wanted.unit_id)
+        .text(wanted.profile)
+        .text(wanted.vendor_id)
+        .text(wanted.device_id)
+        .int64(wanted.slot_count)
+        .int64(wanted.cycle_time_ms)
+        .int64(now);
+    q.step();
+    stored = q.get_rtu();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+void sqlite_store::delete_rtu(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete RTU " + std::to_string(id);
+  transaction tx(*this, context);
+  // Slots, sensors, controls (and their samples) and diagnostics cascade.
+  if (query(*this, sql_delete_rtu, context).int64(id).run() == 0)
+    throw rtu_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+void sqlite_store::set_rtu_auto_connect(std::int64_t id, bool auto_connect,
+                                        const audit_entry& audit) {
+  std::string context = "set auto_connect of RTU " + std::to_string(id);
+  transaction tx(*this, context);
+  if (query(*this, sql_set_auto_connect, context).int64(id).boolean(auto_connect).run() == 0)
+    throw rtu_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+void sqlite_store::insert_diagnostic(const diagnostic_record& diagnostic,
+                                     std::string_view context) {
+  std::int64_t inserted = query(*this, sql_insert_diagnostic, context)
+                              .int64(diagnostic.rtu_id)
+                              .int64(diagnostic.timestamp)
+                              .text(diagnostic.level)
+                              .text(diagnostic.source)
+                              .text(diagnostic.message)
+                              .text(diagnostic.details)
+                              .run();
+  if (inserted == 0)
+    throw rtu_not_found(diagnostic.rtu_id);
+}
+
+void sqlite_store::record_rtu_transition(const rtu_transition& transition,
+                                         const diagnostic_record& diagnostic) {
+  std::string context = "record a state transition of RTU " + std::to_string(transition.rtu_id);
+  diagnostic_record row = diagnostic_of(transition.rtu_id, diagnostic);
+  transaction tx(*this, context);
+  std::int64_t changed = query(*this, sql_record_transition, context)
+                             .int64(transition.rtu_id)
+                             .text(to_string(transition.state))
+                             .int64(transition.since)
+                             .text(transition.reason)
+                             .text(transition.last_error)
+                             .boolean(transition.clear_error)
+                             .run();
+  if (changed == 0)
+    throw rtu_not_found(transition.rtu_id);
+  insert_diagnostic(row, context);
+  tx.commit();
+}
+
+void sqlite_store::apply_discovery(const discovery_result& found, timestamp_ms now,
+                                   const diagnostic_record& diagnostic) {
+  const std::int64_t rtu_id = found.rtu_id;
+  std::string context = "apply the discovery of RTU " + std::to_string(rtu_id);
+  diagnostic_record row = diagnostic_of(rtu_id, diagnostic);
+  check_discovery(found);
+  transaction tx(*this, context);
+  std::int64_t identified = query(*this, sql_identify_rtu, context)
+                                .int64(rtu_id)
+                                .text(found.vendor_id)
+                                .text(found.device_id)
+                                .text(found.rtu_version)
+                                .boolean(found.version_mismatch)
+                                .int64(found.slot_count)
+                                .int64(now)
+                                .run();
+  if (identified == 0)
+    throw rtu_not_found(rtu_id);
+
+  // Slots: the found ones upserted, the others PULLED (kept, with their points).
+  std::map<std::int32_t, std::int64_t> slot_ids;  // slot number -> id
+  for (const slot_record& slot : found.slots) {
+    query q(*this, sql_upsert_slot, context);
+    q.int64(rtu_id)
+        .int64(slot.slot_number)
+        .text(slot.module_id)
+        .text(slot.module_type)
+        .text(slot.status)
+        .int64(now);
+    q.step();
+    slot_ids[slot.slot_number] = q.get_int64(0);
+  }
+  for (const slot_record& slot : list_slots(rtu_id)) {
+    if (slot_ids.count(slot.slot_number) == 0)
+      query(*this, sql_pull_slot, context).int64(slot.id).int64(now).run();
+  }
+
+  std::vector<existing_point> existing;
+  for (const sensor_record& sensor : list_sensors(rtu_id))
+    existing.push_back({sensor.id, true, sensor.slot_number, sensor.channel, sensor.tag, ""});
+  for (const control_record& control : list_controls(rtu_id))
+    existing.push_back({control.id, false, control.slot_number, control.channel, control.tag,
+                        control.control_type});
+  discovery_plan plan = plan_discovery(found, existing, [&](const std::string& tag) {
+    query q(*this, sql_tag_uses, context);
+    q.text(tag);
+    q.step();
+    return q.get_int64(0);
+  });
+
+  for (std::int64_t id : plan.delete_sensors)
+    query(*this, sql_delete_sensor, context).int64(id).run();
+  for (std::int64_t id : plan.delete_controls)
+    query(*this, sql_delete_control, context).int64(id).run();
+  for (const control_retype& retype : plan.retype_controls)
+    query(*this, sql_retype_control, context)
+        .int64(retype.id)
+        .text(retype.control_type)
+        .boolean(retype.has_range)
+        .real(retype.min_value)
+        .real(retype.max_value)
+        .int64(now)
+        .run();
+  for (const sensor_record& sensor : plan.insert_sensors)
+    query(*this, sql_insert_sensor, context)
+        .int64(rtu_id)
+        .int64(slot_ids.at(sensor.slot_number))
+        .text(sensor.tag)
+        .int64(sensor.channel)
+        .text(sensor.sensor_type)
+        .text(sensor.unit)
+        .real(sensor.scale_min)
+        .real(sensor.scale_max)
+        .real(sensor.eng_min)
+        .real(sensor.eng_max)
+        .real(sensor.deadband)
+        .int64(now)
+        .run();
+  for (const control_record& control : plan.insert_controls)
+    query(*this, sql_insert_control, context)
+        .int64(rtu_id)
+        .int64(slot_ids.at(control.slot_number))
+        .text(control.tag)
+        .int64(control.channel)
+        .text(control.control_type)
+        .text(control.equipment_type)
+        .boolean(control.has_range)
+        .real(control.min_value)
+        .real(control.max_value)
+        .text(control.unit)
+        .int64(now)
+        .run();
+
+  for (const std::string& warning : plan.warnings)
+    insert_diagnostic({0, rtu_id, now, "WARNING", "DISCOVERY", warning, ""}, context);
+  insert_diagnostic(row, context);
+  tx.commit();
+}
+
+std::vector<slot_record> sqlite_store::list_slots(std::int64_t rtu_id) {
+  query q(*this, sql_list_slots, "list slots");
+  q.int64(rtu_id);
+  std::vector<slot_record> slots;
+  while (q.step())
+    slots.push_back(q.get_slot());
+  return slots;
+}
+
+std::vector<sensor_record> sqlite_store::list_sensors(std::int64_t rtu_id) {
+  query q(*this, sql_list_sensors, "list sensors");
+  q.int64(rtu_id);
+  std::vector<sensor_record> sensors;
+  while (q.step())
+    sensors.push_back(q.get_sensor());
+  return sensors;
+}
+
+std::vector<control_record> sqlite_store::list_controls(std::int64_t rtu_id) {
+  query q(*this, sql_list_controls, "list controls");
+  q.int64(rtu_id);
+  std::vector<control_record> controls;
+  while (q.step())
+    controls.push_back(q.get_control());
+  return controls;
+}
+
+void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {
+  insert_diagnostic(diagnostic, "append a diagnostic of RTU " + std::to_string(diagnostic.rtu_id));
+}
+
+paged<diagnostic_record> sqlite_store::list_diagnostics(std::int64_t rtu_id, const page& window) {
+  check_window(window);
+  constexpr std::string_view context = "list diagnostics";
+  transaction tx(*this, context, transaction::mode::read);
+  paged<diagnostic_record> result;
+  {
+    query q(*this, sql_list_diagnostics, context);
+    q.int64(rtu_id).int64(window.limit).int64(window.skip);
+    while (q.step())
+      result.items.push_back(q.get_diagnostic());
+  }
+  {
+    query q(*this, sql_count_diagnostics, context);
+    q.int64(rtu_id);
+    q.step();
+    result.total = q.get_int64(0);
+  }
+  tx.commit();
+  return result;
 }
 
 void sqlite_store::insert_audit(const audit_entry& entry, std::string_view context) {

@@ -36,13 +36,15 @@ const std::map<std::string, std::vector<std::string>> expected_tables = {
     {"rtus",
      {"id", "station_name", "ip_address", "vendor_id", "device_id", "slot_count", "state",
       "state_since", "transition_reason", "last_error", "rtu_version", "version_mismatch",
-      "created_at", "updated_at"}},
+      "created_at", "updated_at",
+      // migration 0002
+      "port", "unit_id", "profile", "cycle_time_ms", "auto_connect"}},
     {"slots",
      {"id", "rtu_id", "slot_number", "module_id", "module_type", "status", "created_at",
       "updated_at"}},
     {"sensors",
      {"id", "rtu_id", "slot_id", "tag", "channel", "sensor_type", "unit", "scale_min", "scale_max",
-      "eng_min", "eng_max", "created_at", "updated_at"}},
+      "eng_min", "eng_max", "created_at", "updated_at", "deadband"}},
     {"controls",
      {"id", "rtu_id", "slot_id", "tag", "channel", "control_type", "equipment_type", "min_value",
       "max_value", "unit", "created_at", "updated_at"}},
@@ -661,7 +663,7 @@ TEST_P(store_test, the_schema_rejects_values_outside_the_contract) {
   EXPECT_NO_THROW(insert_rtu("rtu-1", "10.0.0.11", "DISCOVERY"));
   EXPECT_ANY_THROW(insert_rtu("rtu-2", "10.0.0.12", "BOGUS"));
   EXPECT_ANY_THROW(insert_rtu("rtu-1", "10.0.0.13", "OFFLINE"));  // station_name is unique
-  EXPECT_ANY_THROW(insert_rtu("rtu-3", "10.0.0.11", "OFFLINE"));  // and so is ip_address
+  EXPECT_ANY_THROW(insert_rtu("rtu-3", "10.0.0.11", "OFFLINE"));  // and so is the endpoint
 
   auto insert_rule = [&](const std::string& condition, const std::string& severity) {
     raw_->exec(

@@ -58,6 +58,15 @@ TEST(Config, ReadsTheContractsVariables) {
   EXPECT_EQ(cfg.cors_origins, (std::vector<std::string>{"http://a", "http://b"}));
 }
 
+TEST(Config, WebSocketAuthIsOffByDefaultAndSetByVariableOrFlag) {
+  EXPECT_FALSE(load({}).ws_require_auth);
+  EXPECT_TRUE(load({{"WTC_WS_REQUIRE_AUTH", "true"}}).ws_require_auth);
+  EXPECT_FALSE(load({{"WTC_WS_REQUIRE_AUTH", "0"}}).ws_require_auth);
+  EXPECT_TRUE(load({}, {"--ws-require-auth"}).ws_require_auth);
+  EXPECT_FALSE(load({{"WTC_WS_REQUIRE_AUTH", "true"}}, {"--ws-require-auth=false"}).ws_require_auth);
+  EXPECT_THROW(load({{"WTC_WS_REQUIRE_AUTH", "maybe"}}), config_error);
+}
+
 TEST(Config, BadValuesNameTheSetting) {
   auto message_of = [](const environment& env, std::vector<std::string> args = {}) {
     try {
