@@ -37,8 +37,7 @@ std::string envelope(std::string_view type, std::string_view data_text) {
 }
 
 live_frame_ptr make_frame(std::string_view type, const std::string& rtu, const std::string& tag,
-                          std::string key, const ordered_json& data,
-                          std::int64_t produced_at_us) {
+                          std::string key, const ordered_json& data, std::int64_t produced_at_us) {
   auto frame = std::make_shared<live_frame>();
   frame->type = type;
   frame->rtu = rtu;
@@ -224,14 +223,13 @@ void on_rtu_event(self_ptr self, const rtu_event& ev) {
   const bool was_running = ev.old_state == rtu_state::running;
   const bool is_running = ev.new_state == rtu_state::running;
   if (is_running && !was_running)
-    st.frames.push_back(make_frame("rtu_connected", ev.station, {}, "c" + station_key,
-                                   ordered_json{{"station_name", ev.station},
-                                                {"ip_address", ev.ip_address}},
-                                   0));
+    st.frames.push_back(
+        make_frame("rtu_connected", ev.station, {}, "c" + station_key,
+                   ordered_json{{"station_name", ev.station}, {"ip_address", ev.ip_address}}, 0));
   else if (was_running && !is_running)
-    st.frames.push_back(make_frame(
-        "rtu_disconnected", ev.station, {}, "c" + station_key,
-        ordered_json{{"station_name", ev.station}, {"reason", ev.reason}}, 0));
+    st.frames.push_back(
+        make_frame("rtu_disconnected", ev.station, {}, "c" + station_key,
+                   ordered_json{{"station_name", ev.station}, {"reason", ev.reason}}, 0));
   publish(st);
 }
 

@@ -83,7 +83,7 @@ class outbox final : public live_client {
   }
 
   struct item {
-    live_frame_ptr frame;     // empty: nothing queued (the session may go idle)
+    live_frame_ptr frame;      // empty: nothing queued (the session may go idle)
     std::uint64_t missed = 0;  // lost since the previous take, to report before `frame`
     bool closing = false;
     std::string reason;
@@ -145,7 +145,7 @@ class outbox final : public live_client {
   std::string close_reason_;
   std::uint64_t missed_since_take_ = 0;
   std::atomic<std::uint64_t> missed_total_{0};
-  std::vector<live_frame_ptr> kept_;          // scratch of make_room
+  std::vector<live_frame_ptr> kept_;           // scratch of make_room
   std::unordered_set<std::string_view> seen_;  // likewise
 };
 
@@ -194,15 +194,14 @@ std::string token_of(const http::request<http::string_body>& req) {
   const auto qmark = target.find('?');
   if (qmark == beast::string_view::npos)
     return {};
-  auto query =
-      parse_query(std::string_view(target.data() + qmark + 1, target.size() - qmark - 1));
+  auto query = parse_query(std::string_view(target.data() + qmark + 1, target.size() - qmark - 1));
   auto it = query.find("token");
   return it == query.end() ? std::string{} : it->second;
 }
 
 /// Reads a subscribe message's list field: an array of non-empty strings.
-bool read_list(const nlohmann::json& value, const std::string& name,
-               std::vector<std::string>& out, std::string& error) {
+bool read_list(const nlohmann::json& value, const std::string& name, std::vector<std::string>& out,
+               std::string& error) {
   if (!value.is_array()) {
     error = "field '" + name + "' must be an array of strings";
     return false;
@@ -243,7 +242,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void start(http::request<http::string_body>&& req) {
     req_ = std::move(req);
     if (!svc_->hub || !svc_->hub->available())
-      return reject(error_reply(errc::unavailable, "the live hub is restarting; try again shortly"));
+      return reject(
+          error_reply(errc::unavailable, "the live hub is restarting; try again shortly"));
     {
       std::lock_guard<std::mutex> lock(svc_->mutex);
       if (svc_->open.size() >= svc_->config.max_clients)
@@ -307,10 +307,11 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     res->prepare_payload();
     auto& stream = ws_.next_layer();
     stream.expires_after(svc_->config.handshake_timeout);
-    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code, std::size_t) {
-      beast::error_code ec;
-      self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
-    });
+    http::async_write(stream, *res,
+                      [self = shared_from_this(), res](beast::error_code, std::size_t) {
+                        beast::error_code ec;
+                        self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+                      });
   }
 
   void accept(const std::string& who) {
@@ -336,8 +337,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
   void on_accept(beast::error_code ec) {
     if (ec) {
-      spdlog::debug("websocket handshake with {} failed: {} [request {}]", client_ip_,
-                    ec.message(), id_);
+      spdlog::debug("websocket handshake with {} failed: {} [request {}]", client_ip_, ec.message(),
+                    id_);
       return;
     }
     {
@@ -428,8 +429,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
       // Closed by the client, idle timeout, reset, or a message over the limit (Beast has then
       // sent close 1009): the session ends.
       if (ec != websocket::error::closed && ec != net::error::operation_aborted)
-        spdlog::debug("websocket {} from {}: {} [request {}]", who_, client_ip_, ec.message(),
-                      id_);
+        spdlog::debug("websocket {} from {}: {} [request {}]", who_, client_ip_, ec.message(), id_);
       outbox_->detach();
       svc_->hub->leave(outbox_);
       return;

@@ -13,8 +13,7 @@
 namespace wtc::gateway {
 
 /// Whether `req` asks to be upgraded to a WebSocket.
-bool is_websocket_upgrade(
-    const boost::beast::http::request<boost::beast::http::string_body>& req);
+bool is_websocket_upgrade(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 /// Takes over the connection of an upgrade request for the service's path: checks the token if
 /// the service requires one (answering 401 without a valid one), answers the handshake, joins

@@ -45,11 +45,11 @@ typename Inspector::result_type inspect(Inspector& f, live_message& x) {
 /// The hub's counters, for /metrics.
 struct live_stats {
   std::uint64_t clients = 0;
-  std::uint64_t frames_built = 0;      // messages serialised (once each, whatever the clients)
-  std::uint64_t frames_delivered = 0;  // frames handed to clients' queues
-  std::uint64_t frames_missed = 0;     // frames clients lost to coalescing or overflow
-  std::uint64_t frames_rejected = 0;   // live_message with data that is not a JSON object
-  bool bus_subscribed = false;         // subscribed to a running field bus
+  std::uint64_t frames_built = 0;       // messages serialised (once each, whatever the clients)
+  std::uint64_t frames_delivered = 0;   // frames handed to clients' queues
+  std::uint64_t frames_missed = 0;      // frames clients lost to coalescing or overflow
+  std::uint64_t frames_rejected = 0;    // live_message with data that is not a JSON object
+  bool bus_subscribed = false;          // subscribed to a running field bus
   std::uint64_t bus_subscriptions = 0;  // how often it subscribed (more than 1: bus restarts)
 };
 
@@ -62,15 +62,16 @@ typename Inspector::result_type inspect(Inspector& f, live_stats& x) {
 /// The live hub (actors/live_hub), registered as names::live_hub. It subscribes to the field bus
 /// itself (and again when the bus restarts) and turns its batches into the WebSocket API's
 /// messages, each serialised once and shared by every client that receives it.
-using live_hub_api = caf::typed_actor<
-    caf::reacts_to<sample_batch>, caf::reacts_to<actuator_batch>, caf::reacts_to<rtu_event>,
-    caf::reacts_to<live_message>,
-    // Adds a client, or replaces its filter; the client then gets a "subscribed" message, after
-    // which every message it receives obeys the filter.
-    caf::reacts_to<caf::join_atom, live_client_ptr, live_filter>,
-    caf::reacts_to<caf::leave_atom, live_client_ptr>,
-    // (Re)subscribe to the field bus: the hub sends this to itself while the bus is away.
-    caf::reacts_to<subscribe_atom>, caf::replies_to<stats_atom>::with<actor_stats>,
-    caf::replies_to<caf::get_atom, stats_atom>::with<live_stats>>;
+using live_hub_api =
+    caf::typed_actor<caf::reacts_to<sample_batch>, caf::reacts_to<actuator_batch>,
+                     caf::reacts_to<rtu_event>, caf::reacts_to<live_message>,
+                     // Adds a client, or replaces its filter; the client then gets a "subscribed"
+                     // message, after which every message it receives obeys the filter.
+                     caf::reacts_to<caf::join_atom, live_client_ptr, live_filter>,
+                     caf::reacts_to<caf::leave_atom, live_client_ptr>,
+                     // (Re)subscribe to the field bus: the hub sends this to itself while the bus
+                     // is away.
+                     caf::reacts_to<subscribe_atom>, caf::replies_to<stats_atom>::with<actor_stats>,
+                     caf::replies_to<caf::get_atom, stats_atom>::with<live_stats>>;
 
 }  // namespace wtc

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh build
 cmake --preset release >/dev/null
-cmake --build --preset release --target wtcd
-exec build/release/apps/wtcd "$@"
+cmake --build --preset release --target wtcd wtc-rtu-sim
+# The demo: a simulated plant on local Modbus TCP ports, its RTU registered and connected.
+exec build/release/apps/wtcd --demo "$@"

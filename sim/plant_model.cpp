@@ -55,8 +55,17 @@ double lag_fraction(double h, double tau) {
   return 1.0 - std::exp(-h / tau);
 }
 
-double pump_flow_target(bool running, double rated, bool has_suction) {
-  return running && has_suction ? rated : 0.0;
+/// A tank's level after `h` seconds of these flows; a full tank spills, an empty one stays empty.
+double tank_level_after(double level_m, double inflow_m3h, double outflow_m3h, double area_m2,
+                        double h) {
+  const double change = (inflow_m3h - outflow_m3h) / seconds_per_hour * h / area_m2;
+  return std::clamp(level_m + change, 0.0, pc::tank_height_m);
+}
+
+/// The clear well feeds the network by gravity: static head less the pipe losses of the flow.
+double distribution_pressure_bar(double clear_well_level_m, double outlet_flow_m3h) {
+  return pc::bar_per_m * (pc::reservoir_elevation_m + clear_well_level_m) -
+         pc::pipe_loss_bar_per_m3h2 * outlet_flow_m3h * outlet_flow_m3h;
 }
 
 void put_float(std::vector<std::uint16_t>& regs, std::uint16_t address, float value) {
@@ -144,8 +153,7 @@ plant_model::plant_model(config cfg) : config_(cfg), random_(cfg.seed) {
       pc::chlorine_decay_per_s * (1.0 + pc::chlorine_decay_per_ntu * process_.turbidity_ntu);
   process_.chlorine_mg_l = pc::chlorine_dose_per_s * chlorine_duty / 100.0 / decay;
   process_.pressure_bar =
-      pc::bar_per_m * (pc::reservoir_elevation_m + process_.clear_well_level_m) -
-      pc::pipe_loss_bar_per_m3h2 * process_.outlet_flow_m3h * process_.outlet_flow_m3h;
+      distribution_pressure_bar(process_.clear_well_level_m, process_.outlet_flow_m3h);
 
   sample_sensors();
   evaluate_interlocks();
@@ -184,15 +192,17 @@ void plant_model::advance(double h) {
   p.raw_ph = pc::raw_ph_mean +
              wander(p.raw_ph - pc::raw_ph_mean, pc::raw_ph_noise_sd, pc::raw_ph_noise_tau_s);
   p.raw_turbidity_ntu = std::max(
-      0.2, pc::raw_turbidity_mean_ntu + wander(p.raw_turbidity_ntu - pc::raw_turbidity_mean_ntu,
-                                               pc::raw_turbidity_sd_ntu, pc::raw_turbidity_tau_s));
+      pc::raw_turbidity_min_ntu,
+      pc::raw_turbidity_mean_ntu + wander(p.raw_turbidity_ntu - pc::raw_turbidity_mean_ntu,
+                                          pc::raw_turbidity_sd_ntu, pc::raw_turbidity_tau_s));
 
   // Flows follow the outputs with the lag of a pump spinning up or a valve stroking.
   const double intake_target =
-      pump_flow_target(slot_at(slot::intake_pump).running(), pc::intake_pump_flow_m3h, true);
-  const double transfer_target =
-      pump_flow_target(slot_at(slot::transfer_pump).running(), pc::transfer_pump_flow_m3h,
-                       p.raw_tank_level_m > pc::dry_level_m);
+      slot_at(slot::intake_pump).running() ? pc::intake_pump_flow_m3h : 0.0;
+  const bool transfer_has_suction = p.raw_tank_level_m > pc::dry_level_m;
+  const double transfer_target = slot_at(slot::transfer_pump).running() && transfer_has_suction
+                                     ? pc::transfer_pump_flow_m3h
+                                     : 0.0;
   const double valve_opening = slot_at(slot::outlet_valve).value / 100.0;
   const double outlet_target =
       p.clear_well_level_m > pc::dry_level_m
@@ -203,15 +213,10 @@ void plant_model::advance(double h) {
       (transfer_target - p.transfer_flow_m3h) * lag_fraction(h, pc::pump_flow_tau_s);
   p.outlet_flow_m3h += (outlet_target - p.outlet_flow_m3h) * lag_fraction(h, pc::valve_flow_tau_s);
 
-  // Mass balance of the two tanks; a full tank spills over, an empty one stays empty.
-  p.raw_tank_level_m =
-      std::clamp(p.raw_tank_level_m + (p.intake_flow_m3h - p.transfer_flow_m3h) / seconds_per_hour *
-                                          h / pc::raw_tank_area_m2,
-                 0.0, pc::tank_height_m);
-  p.clear_well_level_m =
-      std::clamp(p.clear_well_level_m + (p.transfer_flow_m3h - p.outlet_flow_m3h) /
-                                            seconds_per_hour * h / pc::clear_well_area_m2,
-                 0.0, pc::tank_height_m);
+  p.raw_tank_level_m = tank_level_after(p.raw_tank_level_m, p.intake_flow_m3h, p.transfer_flow_m3h,
+                                        pc::raw_tank_area_m2, h);
+  p.clear_well_level_m = tank_level_after(p.clear_well_level_m, p.transfer_flow_m3h,
+                                          p.outlet_flow_m3h, pc::clear_well_area_m2, h);
 
   // pH: the contact tank relaxes toward the pH the caustic dose gives, the probe lags behind it.
   const double ph_target =
@@ -231,9 +236,7 @@ void plant_model::advance(double h) {
   p.temperature_c =
       pc::temperature_mean_c +
       pc::temperature_swing_c * std::sin(2.0 * pi * p.time_s / pc::temperature_period_s);
-  // The clear well feeds the network by gravity: static head less the pipe losses of the flow.
-  p.pressure_bar = pc::bar_per_m * (pc::reservoir_elevation_m + p.clear_well_level_m) -
-                   pc::pipe_loss_bar_per_m3h2 * p.outlet_flow_m3h * p.outlet_flow_m3h;
+  p.pressure_bar = distribution_pressure_bar(p.clear_well_level_m, p.outlet_flow_m3h);
 }
 
 double plant_model::true_value(int slot_number) const {

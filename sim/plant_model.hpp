@@ -103,6 +103,7 @@ constexpr double ph_probe_tau_s = 5.0;
 constexpr double raw_turbidity_mean_ntu = 4.0;
 constexpr double raw_turbidity_sd_ntu = 1.0;
 constexpr double raw_turbidity_tau_s = 900.0;
+constexpr double raw_turbidity_min_ntu = 0.2;
 constexpr double filter_pass_fraction = 0.05;
 constexpr double filter_floor_ntu = 0.1;
 constexpr double filter_tau_s = 120.0;

@@ -118,7 +118,9 @@ field_bus_api::behavior_type spy_bus(field_bus_api::pointer self, field_bus_api 
       [=](sample_batch& b) { self->send(real, std::move(b)); },
       [=](actuator_batch& b) { self->send(real, std::move(b)); },
       [=](rtu_event& e) { self->send(real, std::move(e)); },
-      [](stats_atom) { return actor_stats{"spy_bus", 0, 0}; },
+      [](stats_atom) {
+        return actor_stats{"spy_bus", 0, 0};
+      },
   };
 }
 
@@ -179,8 +181,7 @@ class LiveHubTest : public ::testing::Test {
     end.type = "t_end";
     end.data = "{}";
     self->request(bus, 5s, stats_atom::value).receive([](actor_stats&) {}, [](caf::error&) {});
-    self->request(real_bus, 5s, stats_atom::value)
-        .receive([](actor_stats&) {}, [](caf::error&) {});
+    self->request(real_bus, 5s, stats_atom::value).receive([](actor_stats&) {}, [](caf::error&) {});
     self->send(hub, std::move(end));
     auto frames = client.until("t_end");
     frames.pop_back();
@@ -208,8 +209,7 @@ TEST_F(LiveHubTest, ChangedSamplesBecomeSensorUpdatesWithTheContractsFields) {
   sample_batch batch;
   batch.rtu_id = 1;
   batch.station = "water-treat-rtu-1";
-  batch.samples = {make_sample("pH_SENSOR_1", 1, 7.2, true),
-                   make_sample("TURB_1", 2, 0.4, false),
+  batch.samples = {make_sample("pH_SENSOR_1", 1, 7.2, true), make_sample("TURB_1", 2, 0.4, false),
                    make_sample("LEVEL_1", 3, 55.5, true, quality::uncertain)};
   self->send(bus, batch);
   auto frames = drain(*client);
@@ -317,13 +317,12 @@ TEST_F(LiveHubTest, EveryClientGetsTheSameSerialisedFrame) {
 
 TEST_F(LiveHubTest, FiltersNarrowByRtuTagAndTypeAndTheConfirmationEchoesThem) {
   auto by_rtu = std::make_shared<recording_client>();
-  self->send(hub, caf::join_atom::value, live_client_ptr{by_rtu},
-             live_filter{{"rtu-2"}, {}, {}});
+  self->send(hub, caf::join_atom::value, live_client_ptr{by_rtu}, live_filter{{"rtu-2"}, {}, {}});
   auto ack = by_rtu->until("subscribed");
   ASSERT_EQ(ack.size(), 1u);
-  EXPECT_EQ(parse(ack[0])["data"],
-            (nlohmann::json{{"rtus", {"rtu-2"}}, {"tags", nlohmann::json::array()},
-                            {"types", nlohmann::json::array()}}));
+  EXPECT_EQ(parse(ack[0])["data"], (nlohmann::json{{"rtus", {"rtu-2"}},
+                                                   {"tags", nlohmann::json::array()},
+                                                   {"types", nlohmann::json::array()}}));
   auto by_tag = join(live_filter{{}, {"T1"}, {}});
   auto by_type = join(live_filter{{}, {}, {"rtu_state_change", "t_end"}});
   auto everything = join();
@@ -346,9 +345,8 @@ TEST_F(LiveHubTest, FiltersNarrowByRtuTagAndTypeAndTheConfirmationEchoesThem) {
     return out;
   };
   using list = std::vector<std::string>;
-  EXPECT_EQ(describe(drain(*by_rtu)),
-            (list{"sensor_update:rtu-2:T1", "sensor_update:rtu-2:T2", "rtu_state_change:rtu-2:",
-                  "rtu_connected:rtu-2:"}));
+  EXPECT_EQ(describe(drain(*by_rtu)), (list{"sensor_update:rtu-2:T1", "sensor_update:rtu-2:T2",
+                                            "rtu_state_change:rtu-2:", "rtu_connected:rtu-2:"}));
   EXPECT_EQ(describe(drain(*by_tag)),
             (list{"sensor_update:rtu-1:T1", "rtu_state_change:rtu-1:", "rtu_connected:rtu-1:",
                   "sensor_update:rtu-2:T1", "rtu_state_change:rtu-2:", "rtu_connected:rtu-2:"}))
@@ -398,8 +396,7 @@ TEST_F(LiveHubTest, LiveMessagesFromOtherSourcesPassAndMalformedOnesAreDropped) 
   auto frames = drain(*client);
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(parse(frames[0]),
-            (nlohmann::json{{"type", "alarm_raised"},
-                            {"data", nlohmann::json::parse(good.data)}}));
+            (nlohmann::json{{"type", "alarm_raised"}, {"data", nlohmann::json::parse(good.data)}}));
   EXPECT_EQ(stats().frames_rejected, 2u);
 }
 

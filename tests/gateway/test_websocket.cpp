@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,7 +13,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unistd.h>
 
 #include <caf/all.hpp>
 
@@ -140,8 +140,8 @@ class WebSocketTest : public ::testing::Test {
   }
 
   void start_server(gateway::websocket_config wc = {}) {
-    service = std::make_shared<gateway::websocket_service>(
-        wc, gateway::registry_live_endpoint(sys), gateway::session_authenticator(api));
+    service = std::make_shared<gateway::websocket_service>(wc, gateway::registry_live_endpoint(sys),
+                                                           gateway::session_authenticator(api));
     gateway::server_config sc;
     sc.bind_address = "127.0.0.1";
     sc.port = 0;
@@ -265,11 +265,11 @@ TEST_F(WebSocketTest, SubscribeNarrowsTheStreamToSomeRtusOrTags) {
   client.send_text(R"({"type":"subscribe","rtus":["rtu-2"],"tags":["T1"]})");
   auto ack = client.read_json();
   ASSERT_TRUE(ack) << client.error();
-  EXPECT_EQ(*ack, (nlohmann::json{{"type", "subscribed"},
-                                  {"data",
-                                   {{"rtus", {"rtu-2"}},
-                                    {"tags", {"T1"}},
-                                    {"types", nlohmann::json::array()}}}}));
+  EXPECT_EQ(
+      *ack,
+      (nlohmann::json{
+          {"type", "subscribed"},
+          {"data", {{"rtus", {"rtu-2"}}, {"tags", {"T1"}}, {"types", nlohmann::json::array()}}}}));
   for (std::string station : {"rtu-1", "rtu-2"}) {
     sample_batch batch;
     batch.station = station;
@@ -388,9 +388,10 @@ TEST_F(WebSocketTest, AClientThatStopsReadingDoesNotDelayAFastOne) {
     sent_at_us.push_back(steady_us());
     self->send(bus, batch);
     std::unique_lock<std::mutex> lock(mutex);
-    ASSERT_TRUE(progress.wait_for(lock, 10s, [&] {
-      return stop || fast_got.size() >= static_cast<std::size_t>(tags * (b + 1));
-    })) << "the fast client stalled at batch " << b;
+    ASSERT_TRUE(progress.wait_for(
+        lock, 10s,
+        [&] { return stop || fast_got.size() >= static_cast<std::size_t>(tags * (b + 1)); }))
+        << "the fast client stalled at batch " << b;
   }
   reader.join();
   ASSERT_FALSE(stop);
@@ -407,9 +408,10 @@ TEST_F(WebSocketTest, AClientThatStopsReadingDoesNotDelayAFastOne) {
   // For the record, not a pass mark: publish to receipt of a batch's last frame.
   std::vector<double> latency_ms;
   for (int b = 0; b < batches; ++b)
-    latency_ms.push_back(static_cast<double>(fast_at_us[static_cast<std::size_t>(b * tags + tags - 1)] -
-                                             sent_at_us[static_cast<std::size_t>(b)]) /
-                         1000.0);
+    latency_ms.push_back(
+        static_cast<double>(fast_at_us[static_cast<std::size_t>(b * tags + tags - 1)] -
+                            sent_at_us[static_cast<std::size_t>(b)]) /
+        1000.0);
   std::sort(latency_ms.begin(), latency_ms.end());
   std::printf("fast client, per batch of %d: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", tags,
               latency_ms[latency_ms.size() / 2], latency_ms[latency_ms.size() * 99 / 100],

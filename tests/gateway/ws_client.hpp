@@ -22,7 +22,7 @@ struct ws_options {
 
 /// The answer to an upgrade request.
 struct ws_handshake {
-  int status = 0;  // 101 when upgraded
+  int status = 0;                              // 101 when upgraded
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string error;  // what went wrong, when status is not 101
