@@ -98,6 +98,8 @@ void forget_client(live_hub_state& st, std::size_t index) {
 
 /// Sends the frames gathered in `st.frames` to every matching client, then clears them.
 void publish(live_hub_state& st) {
+  if (st.frames.empty())
+    return;  // a cycle in which nothing changed
   st.stats.frames_built += st.frames.size();
   for (std::size_t i = 0; i < st.clients.size();) {
     if (deliver_to(st, st.clients[i], st.frames))

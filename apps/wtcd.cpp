@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/field_bus.hpp"
+#include "actors/live_hub.hpp"
 #include "actors/root_supervisor.hpp"
 #include "actors/rtu_manager.hpp"
 #include "actors/session_manager.hpp"
@@ -26,6 +27,8 @@
 #include "gateway/actor_bridge.hpp"
 #include "gateway/api.hpp"
 #include "gateway/http_server.hpp"
+#include "gateway/live_link.hpp"
+#include "gateway/websocket.hpp"
 #include "messages/register_types.hpp"
 #include "sim/simulator.hpp"
 
@@ -233,6 +236,10 @@ int main(int argc, char** argv) {
          };
          return sys.spawn(wtc::rtu_manager, std::move(rtu_cfg));
        }},
+      {wtc::names::live_hub,
+       [](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::live_hub, wtc::live_hub_config{}));
+       }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
   system->registry().put(wtc::names::supervisor,
@@ -261,6 +268,11 @@ int main(int argc, char** argv) {
   server_cfg.io_threads = cfg.io_threads;
   server_cfg.body_limit = cfg.body_limit;
   server_cfg.cors_origins = cfg.cors_origins;
+  wtc::gateway::websocket_config ws_cfg;
+  ws_cfg.require_auth = cfg.ws_require_auth;
+  server_cfg.websocket = std::make_shared<wtc::gateway::websocket_service>(
+      ws_cfg, wtc::gateway::registry_live_endpoint(*system),
+      wtc::gateway::session_authenticator(api));
   wtc::gateway::actor_bridge bridge(*system);
   auto server = std::make_unique<wtc::gateway::http_server>(
       server_cfg, [&dispatch](const wtc::gateway::exchange_ptr& ex) { dispatch(ex); }, metrics,

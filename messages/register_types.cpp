@@ -3,6 +3,7 @@
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/live.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
@@ -53,6 +54,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<rtu_health>("wtc::rtu_health");
   cfg.add_message_type<sensor_reading>("wtc::sensor_reading");
   cfg.add_message_type<std::vector<sensor_reading>>("wtc::sensor_readings");
+  cfg.add_message_type<live_message>("wtc::live_message");  // PID loops may run on edge nodes
+  cfg.add_message_type<live_stats>("wtc::live_stats");
 }
 
 }  // namespace wtc
