@@ -423,6 +423,54 @@ void on_discovered(self_ptr self, const field::device_description& device) {
           on_error);
 }
 
+sensor_record apply_settings(sensor_record sensor, const sensor_settings& s) {
+  if (s.set_sensor_type)
+    sensor.sensor_type = s.sensor_type;
+  if (s.set_unit)
+    sensor.unit = s.unit;
+  if (s.set_scale_min)
+    sensor.scale_min = s.scale_min;
+  if (s.set_scale_max)
+    sensor.scale_max = s.scale_max;
+  if (s.set_eng_min)
+    sensor.eng_min = s.eng_min;
+  if (s.set_eng_max)
+    sensor.eng_max = s.eng_max;
+  if (s.set_deadband)
+    sensor.deadband = s.deadband;
+  return sensor;
+}
+
+/// Why a sensor configuration cannot work, or an empty string.
+std::string invalid_sensor(const sensor_record& s) {
+  if (s.scale_min == s.scale_max)
+    return "scale_min and scale_max must differ";
+  if (s.eng_min == s.eng_max)
+    return "eng_min and eng_max must differ";
+  if (s.deadband < 0)
+    return "deadband must not be negative";
+  return {};
+}
+
+nlohmann::json describe(const sensor_settings& s) {
+  nlohmann::json changed = nlohmann::json::object();
+  if (s.set_sensor_type)
+    changed["sensor_type"] = s.sensor_type;
+  if (s.set_unit)
+    changed["unit"] = s.unit;
+  if (s.set_scale_min)
+    changed["scale_min"] = s.scale_min;
+  if (s.set_scale_max)
+    changed["scale_max"] = s.scale_max;
+  if (s.set_eng_min)
+    changed["eng_min"] = s.eng_min;
+  if (s.set_eng_max)
+    changed["eng_max"] = s.eng_max;
+  if (s.set_deadband)
+    changed["deadband"] = s.deadband;
+  return changed;
+}
+
 actuator_state actuator_view(const live_actuator& actuator) {
   return actuator.latest;
 }
@@ -649,6 +697,40 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
           if (s.config.tag == tag)
             return sensor_reading{s.config, s.has_value, s.latest};
         return make_error(errc::not_found, "no sensor tagged '" + tag + "'");
+      },
+      [self](caf::update_atom, sensor_atom, const std::string& tag, const sensor_settings& settings,
+             const request_origin& origin) -> caf::result<sensor_reading> {
+        auto& st = self->state;
+        auto found = std::find_if(st.sensors.begin(), st.sensors.end(), [&](const auto& entry) {
+          return entry.second.config.tag == tag;
+        });
+        if (found == st.sensors.end())
+          return make_error(errc::not_found, "no sensor tagged '" + tag + "'");
+        auto wanted = apply_settings(found->second.config, settings);
+        if (auto why = invalid_sensor(wanted); !why.empty())
+          return make_error(errc::bad_request, "sensor '" + tag + "': " + why);
+        auto storage = storage_of(self);
+        if (!storage)
+          return make_error(errc::unavailable, "storage is restarting");
+        auto promise = self->make_response_promise<sensor_reading>();
+        const auto key = found->first;
+        auto audit = audit_of(origin, "sensor_update", "sensor", tag, describe(settings).dump());
+        self->request(storage, std::chrono::seconds(15), caf::update_atom::value, wanted,
+                      std::move(audit))
+            .then(
+                [self, promise, key, wanted](caf::ok_atom) mutable {
+                  auto sensor = self->state.sensors.find(key);
+                  if (sensor == self->state.sensors.end()) {
+                    promise.deliver(make_error(errc::not_found, "the sensor is gone"));
+                    return;
+                  }
+                  sensor->second.config = wanted;
+                  sensor->second.reported = false;  // the next value is news under new rules
+                  promise.deliver(
+                      sensor_reading{wanted, sensor->second.has_value, sensor->second.latest});
+                },
+                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        return promise;
       },
       [self](caf::get_atom, actuators_atom) {
         std::vector<actuator_state> out;

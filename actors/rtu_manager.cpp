@@ -311,6 +311,17 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         }
         return ask_rtu(self, found->second, caf::get_atom::value, sensor_atom::value, tag);
       },
+      [self](caf::update_atom, sensor_atom, const std::string& tag, const sensor_settings& settings,
+             const request_origin& origin) {
+        auto found = self->state.station_of_tag.find(tag);
+        if (found == self->state.station_of_tag.end()) {
+          auto promise = self->make_response_promise();
+          promise.deliver(make_error(errc::not_found, "no sensor tagged '" + tag + "'"));
+          return promise;
+        }
+        return ask_rtu(self, found->second, caf::update_atom::value, sensor_atom::value, tag,
+                       settings, origin);
+      },
       [self](caf::get_atom, actuators_atom, const std::string& station) {
         return ask_rtu(self, station, caf::get_atom::value, actuators_atom::value);
       },

@@ -194,6 +194,13 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
             std::int64_t rtu_id) -> caf::result<std::vector<sensor_record>> {
         return guarded([&] { return db.list_sensors(rtu_id); });
       },
+      [&db](caf::update_atom, const sensor_record& sensor,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.update_sensor(sensor, audit.timestamp, audit);
+          return caf::ok_atom::value;
+        });
+      },
       [&db](caf::get_atom, actuators_atom,
             std::int64_t rtu_id) -> caf::result<std::vector<control_record>> {
         return guarded([&] { return db.list_controls(rtu_id); });

@@ -36,7 +36,8 @@ struct wtcd_config {
   std::string profile_dir;     // site register-map profiles (<name>.json), beside the built-ins
   bool demo = false;           // run the simulated plant in process and register its RTUs
   std::uint16_t demo_modbus_port = 5020;  // the simulated RTUs listen from here up
-  bool ws_require_auth = false;  // /ws/live needs a token (otherwise anonymous, read-only)
+  /// /ws/live needs a token (WTC_WS_REQUIRE_AUTH); otherwise it is anonymous and read-only.
+  bool ws_require_auth = false;
 };
 
 using environment = std::map<std::string, std::string>;

@@ -21,7 +21,8 @@ struct server_config {
   std::size_t header_limit = 16 * 1024;
   std::chrono::seconds idle_timeout{60};
   std::vector<std::string> cors_origins;  // exact origins, or "*"
-  std::shared_ptr<websocket_service> websocket;  // when set, serves WebSocket upgrades on its path
+  /// When set, upgrade requests for its path become WebSocket sessions (/ws/live).
+  std::shared_ptr<websocket_service> websocket;
 };
 
 /// The Beast HTTP/1.1 server: accepts connections on its own io threads, turns each request into

@@ -2,6 +2,7 @@
 // sensor and actuator endpoints, answered by the RTU fleet and each RTU's own actor.
 
 #include <cctype>
+#include <cmath>
 
 #include "gateway/actor_bridge.hpp"
 #include "gateway/api.hpp"
@@ -175,6 +176,41 @@ actuator_command command_from(const json_body& body, std::int32_t slot) {
   return cmd;
 }
 
+sensor_settings sensor_settings_from(const json_body& body) {
+  sensor_settings s;
+  if (auto type = body.optional_string("sensor_type", 32)) {
+    if (type->empty())
+      throw bad_input("field 'sensor_type' must not be empty");
+    s.set_sensor_type = true;
+    s.sensor_type = *type;
+  }
+  if (auto unit = body.optional_string("unit", 16)) {
+    s.set_unit = true;
+    s.unit = *unit;
+  }
+  const auto number = [&](const char* field, bool& set, double& value) {
+    if (auto v = body.optional_number(field)) {
+      if (!std::isfinite(*v))
+        throw bad_input(std::string("field '") + field + "' must be a finite number");
+      set = true;
+      value = *v;
+    }
+  };
+  number("scale_min", s.set_scale_min, s.scale_min);
+  number("scale_max", s.set_scale_max, s.scale_max);
+  number("eng_min", s.set_eng_min, s.eng_min);
+  number("eng_max", s.set_eng_max, s.eng_max);
+  number("deadband", s.set_deadband, s.deadband);
+  if (s.set_deadband && s.deadband < 0)
+    throw bad_input("field 'deadband' must not be negative");
+  if (!(s.set_sensor_type || s.set_unit || s.set_scale_min || s.set_scale_max || s.set_eng_min ||
+        s.set_eng_max || s.set_deadband))
+    throw bad_input(
+        "nothing to update: give sensor_type, unit, scale_min, scale_max, eng_min, eng_max or "
+        "deadband");
+  return s;
+}
+
 template <class T>
 nlohmann::json json_list(const std::vector<T>& items) {
   auto list = nlohmann::json::array();
@@ -286,6 +322,20 @@ void add_rtu_routes(router& routes, api_context& ctx) {
                    ex, fleet(ctx), timeout,
                    [ex](sensor_reading& sensor) { ex->reply(json_reply(200, to_json(sensor))); },
                    caf::get_atom::value, sensor_atom::value, tag);
+             });
+
+  routes.add("PUT", "/api/v1/sensors/{tag}", access::admin,
+             [&ctx, timeout](const exchange_ptr& ex) {
+               const auto& tag = ex->req.params.at("tag");
+               if (tag.empty() || tag.size() > 32)
+                 throw bad_input("a tag is 1 to 32 characters");
+               json_body body(ex->req, {"sensor_type", "unit", "scale_min", "scale_max", "eng_min",
+                                        "eng_max", "deadband"});
+               ask(
+                   ex, fleet(ctx), timeout,
+                   [ex](sensor_reading& sensor) { ex->reply(json_reply(200, to_json(sensor))); },
+                   caf::update_atom::value, sensor_atom::value, tag, sensor_settings_from(body),
+                   ex->req.origin);
              });
 
   routes.add("GET", "/api/v1/rtus/{station_name}/actuators", access::viewer,

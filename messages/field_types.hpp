@@ -148,6 +148,31 @@ typename Inspector::result_type inspect(Inspector& f, sensor_record& x) {
            x.scale_min, x.scale_max, x.eng_min, x.eng_max, x.deadband, x.created_at, x.updated_at);
 }
 
+/// An engineer's changes to a sensor's configuration; unset fields keep their value.
+struct sensor_settings {
+  bool set_sensor_type = false;
+  std::string sensor_type;
+  bool set_unit = false;
+  std::string unit;
+  bool set_scale_min = false;
+  double scale_min = 0.0;
+  bool set_scale_max = false;
+  double scale_max = 0.0;
+  bool set_eng_min = false;
+  double eng_min = 0.0;
+  bool set_eng_max = false;
+  double eng_max = 0.0;
+  bool set_deadband = false;
+  double deadband = 0.0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sensor_settings& x) {
+  return f(x.set_sensor_type, x.sensor_type, x.set_unit, x.unit, x.set_scale_min, x.scale_min,
+           x.set_scale_max, x.scale_max, x.set_eng_min, x.eng_min, x.set_eng_max, x.eng_max,
+           x.set_deadband, x.deadband);
+}
+
 /// A controls row, with its slot number alongside for the API.
 struct control_record {
   std::int64_t id = 0;

@@ -71,6 +71,7 @@ using storage_api = caf::typed_actor<
     caf::reacts_to<rtu_transition, diagnostic_record>,
     caf::replies_to<discovery_result, diagnostic_record>::with<caf::ok_atom>,
     caf::replies_to<caf::get_atom, sensors_atom, std::int64_t>::with<std::vector<sensor_record>>,
+    caf::replies_to<caf::update_atom, sensor_record, audit_entry>::with<caf::ok_atom>,
     caf::replies_to<caf::get_atom, actuators_atom, std::int64_t>::with<std::vector<control_record>>,
     caf::reacts_to<diag_atom, diagnostic_record>,
     caf::replies_to<caf::get_atom, diag_atom, std::int64_t, page>::with<paged<diagnostic_record>>,
@@ -138,6 +139,9 @@ using rtus_api = caf::typed_actor<
     caf::replies_to<health_atom, std::string>::with<rtu_health>,
     caf::replies_to<caf::get_atom, sensors_atom, std::string>::with<std::vector<sensor_reading>>,
     caf::replies_to<caf::get_atom, sensor_atom, std::string>::with<sensor_reading>,
+    // tag, changes, origin -> the sensor as configured now
+    caf::replies_to<caf::update_atom, sensor_atom, std::string, sensor_settings,
+                    request_origin>::with<sensor_reading>,
     caf::replies_to<caf::get_atom, actuators_atom, std::string>::with<std::vector<actuator_state>>,
     // station, command, origin -> the actuator's state after the write
     caf::replies_to<command_atom, std::string, actuator_command,

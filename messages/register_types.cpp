@@ -53,6 +53,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<actuator_command>("wtc::actuator_command");
   cfg.add_message_type<rtu_health>("wtc::rtu_health");
   cfg.add_message_type<sensor_reading>("wtc::sensor_reading");
+  cfg.add_message_type<sensor_settings>("wtc::sensor_settings");
   cfg.add_message_type<std::vector<sensor_reading>>("wtc::sensor_readings");
   cfg.add_message_type<live_message>("wtc::live_message");  // PID loops may run on edge nodes
   cfg.add_message_type<live_stats>("wtc::live_stats");

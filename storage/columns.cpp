@@ -39,6 +39,10 @@ storage_error rtu_not_found(std::int64_t id) {
   return storage_error(errc::not_found, "RTU " + std::to_string(id) + " not found");
 }
 
+storage_error sensor_not_found(std::int64_t id) {
+  return storage_error(errc::not_found, "sensor " + std::to_string(id) + " not found");
+}
+
 storage_error duplicate_station(std::string_view context, const std::string& station_name) {
   return storage_error(errc::conflict, std::string(context) + ": station_name '" + station_name +
                                            "' is already taken by another RTU");

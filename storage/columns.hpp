@@ -28,6 +28,7 @@ class storage_error;
 
 /// The errors both backends raise for RTUs, worded alike. `context` names the operation.
 storage_error rtu_not_found(std::int64_t id);
+storage_error sensor_not_found(std::int64_t id);
 storage_error duplicate_station(std::string_view context, const std::string& station_name);
 storage_error duplicate_endpoint(std::string_view context, const rtu_record& rtu,
                                  const std::string& owner);

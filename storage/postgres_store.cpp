@@ -192,6 +192,10 @@ constexpr statement list_sensors_stmt{
     "s.scale_min, s.scale_max, s.eng_min, s.eng_max, s.deadband, wtc_ts_to_ms(s.created_at), "
     "wtc_ts_to_ms(s.updated_at) FROM sensors s JOIN slots l ON l.id = s.slot_id "
     "WHERE s.rtu_id = $1 ORDER BY l.slot_number, s.channel, s.id"};
+constexpr statement update_sensor_stmt{
+    "update_sensor",
+    "UPDATE sensors SET sensor_type = $2, unit = NULLIF($3, ''), scale_min = $4, scale_max = $5, "
+    "eng_min = $6, eng_max = $7, deadband = $8, updated_at = wtc_ms_to_ts($9) WHERE id = $1"};
 constexpr statement insert_sensor{
     "insert_sensor",
     "INSERT INTO sensors (rtu_id, slot_id, tag, channel, sensor_type, unit, scale_min, "
@@ -250,12 +254,12 @@ constexpr statement all_statements[] = {
 
 // The field side's statements (migration 0002 onwards).
 constexpr statement field_statements[] = {
-    list_rtus_stmt,    find_rtu_stmt,   lock_rtu,        station_taken,      endpoint_owner,
-    insert_rtu,        update_rtu_stmt, delete_rtu_stmt, set_auto_connect,   record_transition,
-    identify_rtu,      lock_discovery,  upsert_slot,     pull_slot,          list_slots_stmt,
-    list_sensors_stmt, insert_sensor,   delete_sensor,   list_controls_stmt, insert_control,
-    retype_control,    delete_control,  tag_uses,        insert_diagnostic,  list_diagnostics_stmt,
-    count_diagnostics,
+    update_sensor_stmt,    list_rtus_stmt,    find_rtu_stmt,   lock_rtu,        station_taken,
+    endpoint_owner,        insert_rtu,        update_rtu_stmt, delete_rtu_stmt, set_auto_connect,
+    record_transition,     identify_rtu,      lock_discovery,  upsert_slot,     pull_slot,
+    list_slots_stmt,       list_sensors_stmt, insert_sensor,   delete_sensor,   list_controls_stmt,
+    insert_control,        retype_control,    delete_control,  tag_uses,        insert_diagnostic,
+    list_diagnostics_stmt, count_diagnostics,
 };
 
 constexpr const char* create_schema_version =
@@ -874,6 +878,19 @@ std::vector<slot_record> postgres_store::list_slots(std::int64_t rtu_id) {
     for (const pqxx::row& row : exec(tx, list_slots_stmt, rtu_id))
       slots.push_back(slot_from(row));
     return slots;
+  });
+}
+
+void postgres_store::update_sensor(const sensor_record& sensor, timestamp_ms now,
+                                   const audit_entry& audit) {
+  guarded("update sensor '" + sensor.tag + "'", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (exec(tx, update_sensor_stmt, sensor.id, sensor.sensor_type, sensor.unit, sensor.scale_min,
+             sensor.scale_max, sensor.eng_min, sensor.eng_max, sensor.deadband, now)
+            .affected_rows() == 0)
+      throw sensor_not_found(sensor.id);
+    write_audit(tx, audit);
+    tx.commit();
   });
 }
 

@@ -157,6 +157,9 @@ constexpr std::string_view sql_list_sensors =
     "s.scale_min, s.scale_max, s.eng_min, s.eng_max, s.deadband, s.created_at, s.updated_at "
     "FROM sensors s JOIN slots l ON l.id = s.slot_id WHERE s.rtu_id = ?1 "
     "ORDER BY l.slot_number, s.channel, s.id";
+constexpr std::string_view sql_update_sensor =
+    "UPDATE sensors SET sensor_type = ?2, unit = NULLIF(?3, ''), scale_min = ?4, scale_max = ?5, "
+    "eng_min = ?6, eng_max = ?7, deadband = ?8, updated_at = ?9 WHERE id = ?1";
 constexpr std::string_view sql_insert_sensor =
     "INSERT INTO sensors (rtu_id, slot_id, tag, channel, sensor_type, unit, scale_min, "
     "scale_max, eng_min, eng_max, deadband, created_at, updated_at) "
@@ -1073,6 +1076,27 @@ std::vector<control_record> sqlite_store::list_controls(std::int64_t rtu_id) {
   while (q.step())
     controls.push_back(q.get_control());
   return controls;
+}
+
+void sqlite_store::update_sensor(const sensor_record& sensor, timestamp_ms now,
+                                 const audit_entry& audit) {
+  std::string context = "update sensor '" + sensor.tag + "'";
+  transaction tx(*this, context);
+  const auto changed = query(*this, sql_update_sensor, context)
+                           .int64(sensor.id)
+                           .text(sensor.sensor_type)
+                           .text(sensor.unit)
+                           .real(sensor.scale_min)
+                           .real(sensor.scale_max)
+                           .real(sensor.eng_min)
+                           .real(sensor.eng_max)
+                           .real(sensor.deadband)
+                           .int64(now)
+                           .run();
+  if (changed == 0)
+    throw sensor_not_found(sensor.id);
+  insert_audit(audit, context);
+  tx.commit();
 }
 
 void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {

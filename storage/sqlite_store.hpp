@@ -65,6 +65,8 @@ class sqlite_store final : public store {
   std::vector<slot_record> list_slots(std::int64_t rtu_id) override;
   std::vector<sensor_record> list_sensors(std::int64_t rtu_id) override;
   std::vector<control_record> list_controls(std::int64_t rtu_id) override;
+  void update_sensor(const sensor_record& sensor, timestamp_ms now,
+                     const audit_entry& audit) override;
 
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;

@@ -116,6 +116,10 @@ class store {
   /// Ordered by slot number and channel.
   virtual std::vector<sensor_record> list_sensors(std::int64_t rtu_id) = 0;
   virtual std::vector<control_record> list_controls(std::int64_t rtu_id) = 0;
+  /// Stores an engineer's configuration of a sensor (type, unit, scaling, deadband; the tag,
+  /// slot and channel stay) by its id. A missing id is not_found.
+  virtual void update_sensor(const sensor_record& sensor, timestamp_ms now,
+                             const audit_entry& audit) = 0;
 
   // --- field diagnostics (profinet_diagnostics) ---
   virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;

@@ -528,6 +528,42 @@ TEST_P(rtu_store_test, auto_connect_is_set_and_cleared) {
   EXPECT_TRUE(store_->find_rtu("rtu-1")->auto_connect);
 }
 
+TEST_P(rtu_store_test, an_engineer_configures_a_sensor_and_the_change_is_audited) {
+  rtu_record rtu = create("rtu-1", "10.0.0.1");
+  store_->apply_discovery(plant_discovery(rtu.id), t0 + 100,
+                          make_diagnostic("discovered", t0 + 100, "INFO", "DISCOVERY"));
+  sensor_record sensor = store_->list_sensors(rtu.id).front();
+  sensor.unit = "mA";
+  sensor.scale_min = 3.5;
+  sensor.scale_max = 20.5;
+  sensor.eng_min = -1;
+  sensor.eng_max = 6;
+  sensor.deadband = 0.25;
+  sensor.sensor_type = "level";
+  const auto audits = audit_rows();
+  store_->update_sensor(sensor, t0 + 200, make_audit("sensor_update"));
+  EXPECT_EQ(audit_rows(), audits + 1);
+  const sensor_record stored = store_->list_sensors(rtu.id).front();
+  EXPECT_EQ(stored.tag, sensor.tag);
+  EXPECT_EQ(stored.unit, "mA");
+  EXPECT_DOUBLE_EQ(stored.scale_min, 3.5);
+  EXPECT_DOUBLE_EQ(stored.scale_max, 20.5);
+  EXPECT_DOUBLE_EQ(stored.eng_min, -1);
+  EXPECT_DOUBLE_EQ(stored.eng_max, 6);
+  EXPECT_DOUBLE_EQ(stored.deadband, 0.25);
+  EXPECT_EQ(stored.updated_at, t0 + 200);
+
+  // A later discovery keeps it.
+  store_->apply_discovery(plant_discovery(rtu.id), t0 + 300,
+                          make_diagnostic("discovered", t0 + 300, "INFO", "DISCOVERY"));
+  EXPECT_DOUBLE_EQ(store_->list_sensors(rtu.id).front().deadband, 0.25);
+
+  sensor.id = 999'999;
+  EXPECT_EQ(failure_of([&] { store_->update_sensor(sensor, t0, make_audit("x")); }).code,
+            "not_found");
+  EXPECT_EQ(audit_rows(), audits + 1);
+}
+
 TEST_P(rtu_store_test, transitions_persist_state_reason_and_last_error) {
   rtu_record plain = make_rtu("rtu-1", "10.0.0.1");
   plain.state = rtu_state::offline;

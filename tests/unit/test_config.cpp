@@ -63,7 +63,8 @@ TEST(Config, WebSocketAuthIsOffByDefaultAndSetByVariableOrFlag) {
   EXPECT_TRUE(load({{"WTC_WS_REQUIRE_AUTH", "true"}}).ws_require_auth);
   EXPECT_FALSE(load({{"WTC_WS_REQUIRE_AUTH", "0"}}).ws_require_auth);
   EXPECT_TRUE(load({}, {"--ws-require-auth"}).ws_require_auth);
-  EXPECT_FALSE(load({{"WTC_WS_REQUIRE_AUTH", "true"}}, {"--ws-require-auth=false"}).ws_require_auth);
+  EXPECT_FALSE(
+      load({{"WTC_WS_REQUIRE_AUTH", "true"}}, {"--ws-require-auth=false"}).ws_require_auth);
   EXPECT_THROW(load({{"WTC_WS_REQUIRE_AUTH", "maybe"}}), config_error);
 }
 
