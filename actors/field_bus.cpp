@@ -6,6 +6,8 @@
 
 #include "actors/mailbox_depth.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace wtc {
 namespace {
 
@@ -20,7 +22,9 @@ void publish(Self* self, std::uint32_t topic, const std::string& station, const 
 
 }  // namespace
 
-field_bus_api::behavior_type field_bus(field_bus_api::stateful_pointer<field_bus_state> self) {
+field_bus_api::behavior_type field_bus(field_bus_api::stateful_pointer<field_bus_state> self,
+                                       field_bus_config config) {
+  self->state.config = config;
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& subs = self->state.subscriptions;
     subs.erase(
@@ -38,6 +42,10 @@ field_bus_api::behavior_type field_bus(field_bus_api::stateful_pointer<field_bus
         subs.erase(std::remove_if(subs.begin(), subs.end(), same), subs.end());
         if (topics == 0)
           return;
+        if (subs.size() >= self->state.config.max_subscriptions) {
+          spdlog::error("field bus: {} subscriptions already; refusing one more", subs.size());
+          return;
+        }
         self->monitor(subscriber);
         subs.push_back({std::move(subscriber), std::move(station), topics});
       },

@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
        }},
       {wtc::names::field_bus,
        [](caf::actor_system& sys) {
-         return caf::actor_cast<caf::actor>(sys.spawn(wtc::field_bus));
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::field_bus, wtc::field_bus_config{}));
        }},
       {wtc::names::rtus,
        [profiles](caf::actor_system& sys) {

@@ -124,12 +124,9 @@ field_bus_api::behavior_type spy_bus(field_bus_api::pointer self, field_bus_api 
   };
 }
 
-/// The real field bus. Spawned with an argument: CAF 0.17.6 binds a reference to a null tuple
-/// when a function-based actor is spawned without arguments, which UBSan aborts on.
+/// The real field bus.
 field_bus_api spawn_field_bus(caf::actor_system& sys) {
-  return sys.spawn(
-      [](field_bus_api::stateful_pointer<field_bus_state> self, int) { return field_bus(self); },
-      0);
+  return sys.spawn(field_bus, field_bus_config{});
 }
 
 sample make_sample(std::string tag, std::int32_t slot, double value, bool changed,

@@ -59,12 +59,9 @@ std::int64_t steady_us() {
       .count();
 }
 
-/// The real field bus. Spawned with an argument: CAF 0.17.6 binds a reference to a null tuple
-/// when a function-based actor is spawned without arguments, which UBSan aborts on.
+/// The real field bus.
 field_bus_api spawn_field_bus(caf::actor_system& sys) {
-  return sys.spawn(
-      [](field_bus_api::stateful_pointer<field_bus_state> self, int) { return field_bus(self); },
-      0);
+  return sys.spawn(field_bus, field_bus_config{});
 }
 
 sample changed_sample(std::string tag, std::int32_t slot, double value) {
