@@ -611,6 +611,8 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
         if (!st.read_in_flight) {
           st.read_in_flight = true;
           self->send(st.io, io_read{st.seq});
+        } else {
+          ++st.cycles_busy;  // the previous read still runs: this slot is missed, not queued
         }
         schedule_cycle(self, st.schedule.next_deadline(steady_us()));
       },
@@ -681,7 +683,7 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
           if (slot.module_type != "EMPTY" && st.link.state() == rtu_state::running)
             ++h.connected_slots;
         h.cycles_ok = st.cycles_ok;
-        h.cycles_missed = st.cycles_failed + st.schedule.skipped();
+        h.cycles_missed = st.cycles_failed + st.cycles_busy + st.schedule.skipped();
         h.reconnects = st.reconnects;
         h.errors.assign(st.errors.begin(), st.errors.end());
         return h;

@@ -69,6 +69,7 @@ struct rtu_actor_state {
   double last_cycle_ms = 0;
   std::uint64_t cycles_ok = 0;
   std::uint64_t cycles_failed = 0;
+  std::uint64_t cycles_busy = 0;  // slots that came while the previous read was still running
   std::uint64_t reconnects = 0;
   std::deque<std::string> errors;
 };
