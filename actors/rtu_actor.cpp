@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/audit.hpp"
+#include "actors/storage_access.hpp"
 #include "core/scaling.hpp"
 #include "core/time.hpp"
 #include "messages/errors.hpp"
@@ -45,10 +46,6 @@ std::string hex16(std::uint16_t value) {
   for (int i = 0; i < 4; ++i)
     text[5 - i] = digits[(value >> (4 * i)) & 0xF];
   return text;
-}
-
-storage_api storage_of(self_ptr self) {
-  return lookup<storage_api>(self->system(), names::storage);
 }
 
 template <class Message>
@@ -713,7 +710,7 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
           return make_error(errc::bad_request, "sensor '" + tag + "': " + why);
         auto storage = storage_of(self);
         if (!storage)
-          return make_error(errc::unavailable, "storage is restarting");
+          return storage_restarting();
         auto promise = self->make_response_promise<sensor_reading>();
         const auto key = found->first;
         auto audit = audit_of(origin, "sensor_update", "sensor", tag, describe(settings).dump());

@@ -7,6 +7,7 @@
 
 #include "actors/audit.hpp"
 #include "actors/mailbox_depth.hpp"
+#include "actors/storage_access.hpp"
 #include "core/rtu_link.hpp"
 #include "core/time.hpp"
 #include "messages/errors.hpp"
@@ -19,10 +20,6 @@ using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 
 constexpr auto storage_timeout = std::chrono::seconds(15);
 constexpr auto respawn_delay = std::chrono::seconds(1);
-
-storage_api storage_of(self_ptr self) {
-  return lookup<storage_api>(self->system(), names::storage);
-}
 
 caf::error no_such_rtu(const std::string& station) {
   return make_error(errc::not_found, "no RTU named '" + station + "'");
@@ -76,7 +73,7 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
   auto store = [self, promise, connect, origin, on_error](rtu_record& rtu) mutable {
     auto storage = storage_of(self);
     if (!storage) {
-      promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+      promise.deliver(storage_restarting());
       return;
     }
     self->request(
@@ -188,7 +185,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         auto promise = self->make_response_promise();
         auto storage = storage_of(self);
         if (!storage) {
-          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          promise.deliver(storage_restarting());
           return promise;
         }
         if (!known_profile(self, rtu.profile)) {
@@ -224,9 +221,8 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         auto found = self->state.rtus.find(station);
         auto storage = storage_of(self);
         if (found == self->state.rtus.end() || !storage) {
-          promise.deliver(found == self->state.rtus.end()
-                              ? no_such_rtu(station)
-                              : make_error(errc::unavailable, "storage is restarting"));
+          promise.deliver(found == self->state.rtus.end() ? no_such_rtu(station)
+                                                          : storage_restarting());
           return promise;
         }
         auto audit = audit_of(origin, "rtu_update", "rtu", station, describe_update(update).dump());
@@ -269,7 +265,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         }
         auto storage = storage_of(self);
         if (!storage) {
-          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          promise.deliver(storage_restarting());
           return promise;
         }
         self->request(storage, storage_timeout, caf::delete_atom::value, rtu_atom::value,
@@ -336,7 +332,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         if (found == self->state.rtus.end())
           promise.deliver(no_such_rtu(station));
         else if (!storage)
-          promise.deliver(make_error(errc::unavailable, "storage is restarting"));
+          promise.deliver(storage_restarting());
         else
           promise.delegate(storage, caf::get_atom::value, diag_atom::value, found->second.record.id,
                            window);

@@ -2,6 +2,7 @@
 
 #include "actors/audit.hpp"
 #include "actors/mailbox_depth.hpp"
+#include "actors/storage_access.hpp"
 
 #include <algorithm>
 
@@ -25,10 +26,6 @@ constexpr std::size_t password_workers = 2;
 user_record without_secret(user_record user) {
   user.password_hash.clear();
   return user;
-}
-
-storage_api storage_of(self_ptr self) {
-  return lookup<storage_api>(self->system(), names::storage);
 }
 
 password_worker_api next_worker(self_ptr self) {
@@ -110,7 +107,7 @@ void open_session(self_ptr self, caf::typed_response_promise<issued_token> rp,
                   const std::string& user_agent) {
   auto storage = storage_of(self);
   if (!storage) {
-    rp.deliver(make_error(errc::unavailable, "storage is restarting"));
+    rp.deliver(storage_restarting());
     return;
   }
   issued_token issued{core::new_token(), {}};
@@ -146,7 +143,7 @@ caf::result<issued_token> login(self_ptr self, const std::string& username,
   }
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<issued_token>();
   auto check = [self, rp, password, origin, user_agent](user_record user) mutable {
     const bool known = user.id != 0;
@@ -188,7 +185,7 @@ caf::result<caf::ok_atom> logout(self_ptr self, const std::string& token,
     return session.error();
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<caf::ok_atom>();
   const auto hash = session->token_hash;
   self->request(storage, self->state.config.storage_timeout, caf::delete_atom::value,
@@ -209,7 +206,7 @@ caf::result<issued_token> refresh(self_ptr self, const std::string& token,
     return session.error();
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<issued_token>();
   issued_token issued{core::new_token(), {}};
   issued.session = new_session(self, issued.token, session->username, session->user_role, origin,
@@ -240,7 +237,7 @@ caf::result<caf::ok_atom> change_password(self_ptr self, const std::string& toke
     return make_error(errc::bad_request, "the new password must differ from the current one");
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<caf::ok_atom>();
   const auto timeout = self->state.config.storage_timeout;
   auto fail = [rp](caf::error& err) mutable { rp.deliver(std::move(err)); };
@@ -285,7 +282,7 @@ caf::result<user_record> create_user(self_ptr self, const std::string& username,
     return make_error(errc::bad_request, why);
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<user_record>();
   auto fail = [rp](caf::error& err) mutable { rp.deliver(std::move(err)); };
   self->request(next_worker(self), caf::infinite, hash_atom::value, password)
@@ -313,7 +310,7 @@ template <class Key>
 caf::result<user_record> find_user(self_ptr self, const Key& key) {
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<user_record>();
   self->request(storage, self->state.config.storage_timeout, caf::get_atom::value, user_atom::value,
                 key)
@@ -330,7 +327,7 @@ caf::result<Result> on_user(self_ptr self, std::int64_t id, const std::string& p
                             const char* refusal, F then) {
   auto storage = storage_of(self);
   if (!storage)
-    return make_error(errc::unavailable, "storage is restarting");
+    return storage_restarting();
   auto rp = self->make_response_promise<Result>();
   self->request(storage, self->state.config.storage_timeout, caf::get_atom::value, user_atom::value,
                 id)
@@ -400,7 +397,7 @@ session_api::behavior_type session_manager(self_ptr self, session_config config)
       [self](caf::get_atom, users_atom, page window) -> caf::result<paged<user_record>> {
         auto storage = storage_of(self);
         if (!storage)
-          return make_error(errc::unavailable, "storage is restarting");
+          return storage_restarting();
         auto rp = self->make_response_promise<paged<user_record>>();
         self->request(storage, self->state.config.storage_timeout, caf::get_atom::value,
                       users_atom::value, window)
