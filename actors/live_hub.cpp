@@ -38,14 +38,8 @@ std::string envelope(std::string_view type, std::string_view data_text) {
 
 live_frame_ptr make_frame(std::string_view type, const std::string& rtu, const std::string& tag,
                           std::string key, const ordered_json& data, std::int64_t produced_at_us) {
-  auto frame = std::make_shared<live_frame>();
-  frame->type = type;
-  frame->rtu = rtu;
-  frame->tag = tag;
-  frame->key = std::move(key);
-  frame->text = envelope(type, dump(data));
-  frame->produced_at_us = produced_at_us;
-  return frame;
+  return make_live_frame(std::string(type), rtu, tag, std::move(key), envelope(type, dump(data)),
+                         produced_at_us);
 }
 
 /// Coalescing key of an I/O point: the kind of message, the station, the slot and channel.
@@ -67,46 +61,17 @@ std::string iso_time(timestamp_ms ts) {
   return core::format_iso8601(ts != 0 ? ts : core::now_ms());
 }
 
-/// Hands `frames` to the client, or the part of them its filter lets through. Returns false
-/// when the client has gone.
-bool deliver_to(live_hub_state& st, live_hub_state::client& c,
-                const std::vector<live_frame_ptr>& frames) {
-  const live_frame_ptr* data = frames.data();
-  std::size_t count = frames.size();
-  if (!c.everything) {
-    st.selected.clear();
-    for (const auto& f : frames)
-      if (c.filter.matches(*f))
-        st.selected.push_back(f);
-    data = st.selected.data();
-    count = st.selected.size();
-  }
-  if (count == 0)
-    return true;
-  if (!c.sink->deliver(data, count))
-    return false;
-  st.stats.frames_delivered += count;
-  return true;
+/// Whether anyone would receive what the hub serialises.
+bool has_readers(const live_hub_state& st) {
+  return st.config.board && st.config.board->has_readers();
 }
 
-void forget_client(live_hub_state& st, std::size_t index) {
-  st.missed_by_departed += st.clients[index].sink->missed();
-  if (index + 1 != st.clients.size())
-    st.clients[index] = std::move(st.clients.back());
-  st.clients.pop_back();
-}
-
-/// Sends the frames gathered in `st.frames` to every matching client, then clears them.
+/// Puts the frames gathered in `st.frames` on the board, then clears them.
 void publish(live_hub_state& st) {
   if (st.frames.empty())
     return;  // a cycle in which nothing changed
   st.stats.frames_built += st.frames.size();
-  for (std::size_t i = 0; i < st.clients.size();) {
-    if (deliver_to(st, st.clients[i], st.frames))
-      ++i;
-    else
-      forget_client(st, i);  // the last client moved to i: look at it next
-  }
+  st.config.board->publish(st.frames);
   st.frames.clear();
 }
 
@@ -142,40 +107,9 @@ void subscribe_to_bus(self_ptr self) {
   spdlog::debug("live hub: subscribed to the field bus");
 }
 
-ordered_json filter_json(const live_filter& filter) {
-  return ordered_json{{"rtus", filter.rtus}, {"tags", filter.tags}, {"types", filter.types}};
-}
-
-void join(self_ptr self, live_client_ptr sink, live_filter filter) {
-  auto& st = self->state;
-  if (!sink)
-    return;
-  std::size_t index = 0;
-  while (index < st.clients.size() && st.clients[index].sink != sink)
-    ++index;
-  if (index == st.clients.size())
-    st.clients.push_back({sink, {}, true});
-  auto& c = st.clients[index];
-  // The confirmation goes out before any frame under the new filter: what follows it obeys it.
-  auto ack = make_frame("subscribed", {}, {}, {}, filter_json(filter), 0);
-  c.everything = filter.all();
-  c.filter = std::move(filter);
-  if (!c.sink->deliver(&ack, 1))
-    forget_client(st, index);
-}
-
-void leave(self_ptr self, const live_client_ptr& sink) {
-  auto& st = self->state;
-  for (std::size_t i = 0; i < st.clients.size(); ++i)
-    if (st.clients[i].sink == sink) {
-      forget_client(st, i);
-      return;
-    }
-}
-
 void on_samples(self_ptr self, const sample_batch& batch) {
   auto& st = self->state;
-  if (st.clients.empty())
+  if (!has_readers(st))
     return;  // nobody to serialise for
   for (const auto& s : batch.samples) {
     if (!s.changed)
@@ -195,7 +129,7 @@ void on_samples(self_ptr self, const sample_batch& batch) {
 
 void on_actuators(self_ptr self, const actuator_batch& batch) {
   auto& st = self->state;
-  if (st.clients.empty())
+  if (!has_readers(st))
     return;
   for (const auto& a : batch.actuators)
     st.frames.push_back(make_frame("actuator_update", batch.station, a.tag,
@@ -212,25 +146,24 @@ void on_actuators(self_ptr self, const actuator_batch& batch) {
 
 void on_rtu_event(self_ptr self, const rtu_event& ev) {
   auto& st = self->state;
-  if (st.clients.empty())
+  if (!has_readers(st))
     return;
-  const std::string station_key = "|" + ev.station;
-  st.frames.push_back(make_frame("rtu_state_change", ev.station, {}, "r" + station_key,
+  // Transitions are events, not values: none supersedes another, so every client sees each one.
+  st.frames.push_back(make_frame("rtu_state_change", ev.station, {}, {},
                                  ordered_json{{"station_name", ev.station},
                                               {"old_state", to_string(ev.old_state)},
                                               {"new_state", to_string(ev.new_state)},
                                               {"reason", ev.reason}},
                                  0));
-  // rtu_connected and rtu_disconnected share a key: in a full queue the latest of the two wins.
   const bool was_running = ev.old_state == rtu_state::running;
   const bool is_running = ev.new_state == rtu_state::running;
   if (is_running && !was_running)
     st.frames.push_back(
-        make_frame("rtu_connected", ev.station, {}, "c" + station_key,
+        make_frame("rtu_connected", ev.station, {}, {},
                    ordered_json{{"station_name", ev.station}, {"ip_address", ev.ip_address}}, 0));
   else if (was_running && !is_running)
     st.frames.push_back(
-        make_frame("rtu_disconnected", ev.station, {}, "c" + station_key,
+        make_frame("rtu_disconnected", ev.station, {}, {},
                    ordered_json{{"station_name", ev.station}, {"reason", ev.reason}}, 0));
   publish(st);
 }
@@ -243,25 +176,14 @@ void on_live_message(self_ptr self, const live_message& msg) {
       spdlog::warn("live hub: dropped a '{}' message whose data is not a JSON object", msg.type);
     return;
   }
-  if (st.clients.empty())
+  if (!has_readers(st))
     return;
-  auto frame = std::make_shared<live_frame>();
-  frame->type = msg.type;
-  frame->rtu = msg.rtu;
-  frame->tag = msg.tag;
-  frame->key = msg.key;
-  frame->text = envelope(msg.type, msg.data);
-  frame->produced_at_us = msg.produced_at_us;
-  st.frames.push_back(std::move(frame));
+  st.frames.push_back(make_live_frame(msg.type, msg.rtu, msg.tag, msg.key,
+                                      envelope(msg.type, msg.data), msg.produced_at_us));
   publish(st);
 }
 
 }  // namespace
-
-live_hub_state::~live_hub_state() {
-  for (auto& c : clients)
-    c.sink->close("the live hub stopped");
-}
 
 live_hub_api::behavior_type live_hub(self_ptr self, live_hub_config config) {
   self->state.config = config;
@@ -281,10 +203,6 @@ live_hub_api::behavior_type live_hub(self_ptr self, live_hub_config config) {
       [self](const actuator_batch& batch) { on_actuators(self, batch); },
       [self](const rtu_event& ev) { on_rtu_event(self, ev); },
       [self](const live_message& msg) { on_live_message(self, msg); },
-      [self](caf::join_atom, live_client_ptr& client, live_filter& filter) {
-        join(self, std::move(client), std::move(filter));
-      },
-      [self](caf::leave_atom, const live_client_ptr& client) { leave(self, client); },
       [self](subscribe_atom) { subscribe_to_bus(self); },
       [self](stats_atom) {
         return actor_stats{live_hub_state::name, mailbox_depth(self), 0};
@@ -292,11 +210,13 @@ live_hub_api::behavior_type live_hub(self_ptr self, live_hub_config config) {
       [self](caf::get_atom, stats_atom) {
         auto& st = self->state;
         live_stats out = st.stats;
-        out.clients = st.clients.size();
         out.bus_subscribed = static_cast<bool>(st.bus);
-        out.frames_missed = st.missed_by_departed;
-        for (const auto& c : st.clients)
-          out.frames_missed += c.sink->missed();
+        if (st.config.board) {
+          const auto board = st.config.board->stats();
+          out.clients = board.readers;
+          out.frames_delivered = board.frames_sent;
+          out.frames_missed = board.frames_missed;
+        }
         return out;
       },
   };

@@ -27,7 +27,6 @@
 #include "gateway/actor_bridge.hpp"
 #include "gateway/api.hpp"
 #include "gateway/http_server.hpp"
-#include "gateway/live_link.hpp"
 #include "gateway/websocket.hpp"
 #include "messages/register_types.hpp"
 #include "sim/simulator.hpp"
@@ -211,6 +210,9 @@ int main(int argc, char** argv) {
   wtc::session_config session_cfg;
   session_cfg.token_ttl_ms = static_cast<std::int64_t>(cfg.session_ttl.count()) * 1000;
   session_cfg.bcrypt_cost = cfg.bcrypt_cost;
+  // The live stream outlives the hub that writes it: WebSocket clients stay connected while a
+  // crashed hub restarts.
+  auto live = std::make_shared<wtc::live_board>();
   std::vector<wtc::child_spec> children{
       {wtc::names::storage,
        [db = cfg.db, board](caf::actor_system& sys) {
@@ -237,8 +239,10 @@ int main(int argc, char** argv) {
          return sys.spawn(wtc::rtu_manager, std::move(rtu_cfg));
        }},
       {wtc::names::live_hub,
-       [](caf::actor_system& sys) {
-         return caf::actor_cast<caf::actor>(sys.spawn(wtc::live_hub, wtc::live_hub_config{}));
+       [live](caf::actor_system& sys) {
+         wtc::live_hub_config hub_cfg;
+         hub_cfg.board = live;
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::live_hub, hub_cfg));
        }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
@@ -271,8 +275,7 @@ int main(int argc, char** argv) {
   wtc::gateway::websocket_config ws_cfg;
   ws_cfg.require_auth = cfg.ws_require_auth;
   server_cfg.websocket = std::make_shared<wtc::gateway::websocket_service>(
-      ws_cfg, wtc::gateway::registry_live_endpoint(*system),
-      wtc::gateway::session_authenticator(api));
+      ws_cfg, live, wtc::gateway::session_authenticator(api));
   wtc::gateway::actor_bridge bridge(*system);
   auto server = std::make_unique<wtc::gateway::http_server>(
       server_cfg, [&dispatch](const wtc::gateway::exchange_ptr& ex) { dispatch(ex); }, metrics,

@@ -1,187 +1,80 @@
 #include "gateway/websocket_session.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <deque>
-#include <functional>
+#include <chrono>
 #include <mutex>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 
 #include "gateway/replies.hpp"
 #include "gateway/uri.hpp"
+#include "gateway/ws_codec.hpp"
 
 namespace wtc::gateway {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
 
-namespace ws_detail {
-
-/// A client's queue: filled by the hub from its thread, emptied by the session on its io
-/// thread, under one mutex that nobody else takes (so it is uncontended but for those two).
-///
-/// Bounded: when a frame arrives at a full queue (`limit` frames), the queue keeps only the
-/// latest frame of each key (a sensor's newest value replaces its older ones; keyless frames
-/// stay), then, if more than half of the limit is still queued, drops the oldest frames down to
-/// half. Every frame lost so counts as missed, and the session sends an `overflow` message with
-/// the count before the next frame. Each such step frees at least half the queue, so a client
-/// that never reads costs a bounded amount of memory and O(1) work per frame.
-class outbox final : public live_client {
- public:
-  explicit outbox(std::size_t limit) : limit_(std::max<std::size_t>(limit, 2)) {}
-
-  bool deliver(const live_frame_ptr* frames, std::size_t count) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!wake_ || closing_)
-      return false;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (queue_.size() >= limit_)
-        make_room();
-      queue_.push_back(frames[i]);
-    }
-    wake_session();
-    return true;
-  }
-
-  std::uint64_t missed() const override { return missed_total_.load(std::memory_order_relaxed); }
-
-  void close(std::string_view reason) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!wake_ || closing_)
-      return;
-    closing_ = true;
-    close_reason_ = std::string(reason.substr(0, 120));  // a close reason holds 123 bytes
-    wake_session();
-  }
-
-  /// `wake` tells the session there is something to take; it is called under the lock, from
-  /// any thread, and must only post.
-  void attach(std::function<void()> wake) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    wake_ = std::move(wake);
-  }
-
-  /// After this the outbox refuses frames and never calls the session again.
-  void detach() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    wake_ = nullptr;
-    queue_.clear();
-  }
-
-  struct item {
-    live_frame_ptr frame;      // empty: nothing queued (the session may go idle)
-    std::uint64_t missed = 0;  // lost since the previous take, to report before `frame`
-    bool closing = false;
-    std::string reason;
-  };
-
-  /// The next frame to write. When there is none, the next delivery wakes the session again.
-  item take() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    item out;
-    if (closing_) {
-      out.closing = true;
-      out.reason = close_reason_;
-      return out;
-    }
-    out.missed = std::exchange(missed_since_take_, 0);
-    if (queue_.empty()) {
-      awake_ = false;
-      return out;
-    }
-    out.frame = std::move(queue_.front());
-    queue_.pop_front();
-    return out;
-  }
-
- private:
-  void wake_session() {
-    if (awake_)
-      return;  // a wake-up is on its way, or the session is writing and will take again
-    awake_ = true;
-    wake_();
-  }
-
-  void make_room() {
-    const std::size_t before = queue_.size();
-    seen_.clear();
-    // Newest first: the first frame of a key seen is its latest.
-    for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
-      const std::string& key = (*it)->key;
-      if (key.empty() || seen_.insert(std::string_view(key)).second)
-        kept_.push_back(std::move(*it));
-    }
-    queue_.clear();
-    const std::size_t keep = std::min(kept_.size(), limit_ / 2);
-    for (std::size_t i = keep; i-- > 0;)
-      queue_.push_back(std::move(kept_[i]));
-    kept_.clear();
-    seen_.clear();
-    const std::uint64_t lost = before - queue_.size();
-    missed_since_take_ += lost;
-    missed_total_.fetch_add(lost, std::memory_order_relaxed);
-  }
-
-  const std::size_t limit_;
-  std::mutex mutex_;
-  std::deque<live_frame_ptr> queue_;
-  std::function<void()> wake_;
-  bool awake_ = false;
-  bool closing_ = false;
-  std::string close_reason_;
-  std::uint64_t missed_since_take_ = 0;
-  std::atomic<std::uint64_t> missed_total_{0};
-  std::vector<live_frame_ptr> kept_;           // scratch of make_room
-  std::unordered_set<std::string_view> seen_;  // likewise
-};
-
-}  // namespace ws_detail
+// Batch sizes of the flow control (ws_session::take_from_board).
+constexpr std::size_t min_batch = 1024;
+constexpr std::size_t initial_batch = 8 * 1024;
+constexpr std::size_t batch_step = 2 * 1024;
 
 struct websocket_service::impl {
   websocket_config config;
-  std::shared_ptr<live_endpoint> hub;
+  std::shared_ptr<live_board> board;
   authenticator authenticate;
 
-  mutable std::mutex mutex;
-  std::unordered_set<ws_detail::outbox*> open;  // of the sessions past the handshake
-  std::uint64_t missed_by_closed = 0;
+  std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
-  std::atomic<std::uint64_t> next_id{0};
 };
 
 namespace {
-
-using ws_detail::outbox;
 
 std::string json_string(std::string_view text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-/// A frame for this one client (errors, overflow notices): no key, never merged.
-live_frame_ptr local_frame(std::string type, std::string text) {
-  auto f = std::make_shared<live_frame>();
-  f->type = std::move(type);
-  f->text = std::move(text);
-  return f;
+/// Appends a whole text message, framed, to `out`.
+void append_text(std::string& out, std::string_view text) {
+  append_frame_header(out, 0x1, text.size());
+  out += text;
 }
 
-std::string error_text(std::string_view detail) {
-  return R"({"type":"error","data":{"detail":)" + json_string(detail) + "}}";
+/// Appends a control frame (ping, pong, close) with `payload` (at most 125 bytes) to `out`.
+void append_control(std::string& out, std::uint8_t opcode, std::string_view payload) {
+  payload = payload.substr(0, 125);
+  append_frame_header(out, opcode, payload.size());
+  out += payload;
+}
+
+std::string close_payload(std::uint16_t code, std::string_view reason) {
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xFF);
+  // 123 bytes of reason at most, cut on a character boundary.
+  std::size_t n = std::min<std::size_t>(reason.size(), 123);
+  while (n > 0 && n < reason.size() && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
+    --n;
+  payload += reason.substr(0, n);
+  return payload;
 }
 
 /// The token of an upgrade request: `Authorization: Bearer ...`, else the `token` query
@@ -217,23 +110,45 @@ bool read_list(const nlohmann::json& value, const std::string& name, std::vector
   return true;
 }
 
+std::string subscribed_text(const live_filter& filter) {
+  nlohmann::ordered_json data{
+      {"rtus", filter.rtus}, {"tags", filter.tags}, {"types", filter.types}};
+  return R"({"type":"subscribed","data":)" +
+         data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
+}
+
+std::string_view key_of(const http::request<http::string_body>& req) {
+  const auto key = req[http::field::sec_websocket_key];
+  return std::string_view(key.data(), key.size());
+}
+
+/// One WebSocket connection, on one io thread (each io_context has one), so no handler of a
+/// session runs beside another. The handshake is Beast's HTTP; the frames are written here: a
+/// write carries every message due (the board hands them out already framed), which is what
+/// lets a thousand clients share a stream that has ten thousand messages a second.
+///
+/// The session writes one batch at a time. While a batch is in flight, the board keeps what
+/// comes for this client and, if the client falls behind, hands out only each point's latest
+/// value with a count of what was superseded (the `overflow` message): a slow client costs no
+/// one else anything, and what it does get is recent.
 class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(tcp::socket&& socket, std::shared_ptr<websocket_service::impl> service,
              std::string client_ip, std::string request_id)
-      : ws_(std::move(socket)),
+      : stream_(std::move(socket)),
         svc_(std::move(service)),
-        outbox_(std::make_shared<outbox>(svc_->config.queue_limit)),
+        parser_(svc_->config.max_message),
+        idle_timer_(stream_.get_executor()),
+        close_timer_(stream_.get_executor()),
+        batch_limit_(std::min(svc_->config.batch_bytes, initial_batch)),
         client_ip_(std::move(client_ip)),
         id_(std::move(request_id)) {}
 
   ~ws_session() {
-    outbox_->detach();
-    if (registered_) {
-      std::lock_guard<std::mutex> lock(svc_->mutex);
-      svc_->open.erase(outbox_.get());
-      svc_->missed_by_closed += outbox_->missed();
-    }
+    if (reader_)
+      reader_->close();
+    if (counted_)
+      svc_->open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   ws_session(const ws_session&) = delete;
@@ -241,14 +156,17 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
   void start(http::request<http::string_body>&& req) {
     req_ = std::move(req);
-    if (!svc_->hub || !svc_->hub->available())
-      return reject(
-          error_reply(errc::unavailable, "the live hub is restarting; try again shortly"));
-    {
-      std::lock_guard<std::mutex> lock(svc_->mutex);
-      if (svc_->open.size() >= svc_->config.max_clients)
-        return reject(error_reply(errc::unavailable, "too many live clients; try again later"));
+    if (!svc_->board)
+      return reject(error_reply(errc::unavailable, "the live stream is not available"));
+    if (svc_->open.load(std::memory_order_relaxed) >= svc_->config.max_clients)
+      return reject(error_reply(errc::unavailable, "too many live clients; try again later"));
+    if (req_[http::field::sec_websocket_version] != "13") {
+      auto res = error_reply(426, "this server speaks WebSocket version 13");
+      res.headers.emplace_back("Sec-WebSocket-Version", "13");
+      return reject(std::move(res));
     }
+    if (!valid_websocket_key(key_of(req_)))
+      return reject(error_reply(400, "missing or malformed Sec-WebSocket-Key"));
     if (!svc_->config.require_auth)
       return accept("anonymous");
     std::string token;
@@ -274,7 +192,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     // calling `next`, which answers 101 here. Either way the answer comes back to this thread.
     auto self = shared_from_this();
     auto ex = std::make_shared<exchange>(std::move(r), [self](response res) {
-      net::dispatch(self->ws_.get_executor(), [self, res = std::move(res)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
         if (res.status == 101)
           self->accept(res.body);
         else
@@ -305,141 +223,224 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     res->body() = std::move(r.body);
     res->keep_alive(false);
     res->prepare_payload();
-    auto& stream = ws_.next_layer();
-    stream.expires_after(svc_->config.handshake_timeout);
-    http::async_write(stream, *res,
+    stream_.expires_after(svc_->config.handshake_timeout);
+    http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code, std::size_t) {
                         beast::error_code ec;
-                        self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
                       });
   }
 
+  /// Answers 101: from then on the connection speaks WebSocket.
   void accept(const std::string& who) {
     who_ = who;
-    websocket::stream_base::timeout limits{};
-    limits.handshake_timeout = svc_->config.handshake_timeout;
-    limits.idle_timeout = svc_->config.idle_timeout.count() > 0
-                              ? websocket::stream_base::duration(svc_->config.idle_timeout)
-                              : websocket::stream_base::none();
-    limits.keep_alive_pings = true;
-    ws_.set_option(limits);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "wtc"); }));
-    ws_.read_message_max(svc_->config.max_message);
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::switching_protocols,
+                                                                  req_.version());
+    res->set(http::field::server, "wtc");
+    res->set(http::field::upgrade, "websocket");
+    res->set(http::field::connection, "Upgrade");
+    res->set(http::field::sec_websocket_accept, websocket_accept_key(key_of(req_)));
     if (svc_->config.socket_send_buffer > 0) {
       beast::error_code ignored;
-      ws_.next_layer().socket().set_option(
+      stream_.socket().set_option(
           net::socket_base::send_buffer_size(static_cast<int>(svc_->config.socket_send_buffer)),
           ignored);
     }
-    ws_.async_accept(req_, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+    stream_.expires_after(svc_->config.handshake_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->on_accepted(ec);
+                      });
   }
 
-  void on_accept(beast::error_code ec) {
+  void on_accepted(beast::error_code ec) {
     if (ec) {
       spdlog::debug("websocket handshake with {} failed: {} [request {}]", client_ip_, ec.message(),
                     id_);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(svc_->mutex);
-      svc_->open.insert(outbox_.get());
-      registered_ = true;
-    }
+    // Liveness is the idle timer's business from here: a quiet client is pinged, not cut off.
+    stream_.expires_never();
+    svc_->open.fetch_add(1, std::memory_order_relaxed);
+    counted_ = true;
     svc_->accepted.fetch_add(1, std::memory_order_relaxed);
     std::weak_ptr<ws_session> weak = shared_from_this();
-    outbox_->attach([weak, ex = ws_.get_executor()] {
+    reader_ = svc_->board->open_reader([weak, ex = stream_.get_executor()] {
       net::post(ex, [weak] {
         if (auto s = weak.lock())
-          s->on_wake();
+          s->do_write();
       });
     });
     spdlog::debug("websocket: {} connected from {} [request {}]", who_, client_ip_, id_);
-    if (!svc_->hub->join(outbox_, {}))
-      outbox_->close("the live hub is restarting; reconnect shortly");
+    last_received_ = clock_type::now();
+    append_text(local_, subscribed_text({}));
+    arm_idle_timer();
     do_read();
+    do_write();
   }
 
-  // --- writing: one frame in flight at a time, taken from the outbox ---
-
-  void on_wake() {
-    if (!writing_)
-      do_write();
-  }
+  // --- writing: one batch in flight at a time ---
 
   void do_write() {
-    if (held_) {
-      current_ = std::move(held_);
-      return write(current_->text);
-    }
-    auto next = outbox_->take();
-    if (next.closing) {
-      writing_ = false;
-      return do_close(websocket::close_code::going_away, next.reason);
-    }
-    if (next.missed > 0) {
-      writing_ = true;
-      held_ = std::move(next.frame);
-      notice_ = R"({"type":"overflow","data":{"missed":)" + std::to_string(next.missed) +
-                R"(,"missed_total":)" + std::to_string(outbox_->missed()) + "}}";
-      return write(notice_);
-    }
-    if (!next.frame) {
-      writing_ = false;
+    if (writing_ || ended_)
       return;
+    out_.assign(urgent_);  // pongs and the close frame first
+    urgent_.clear();
+    if (!close_sent_) {
+      out_ += local_;
+      local_.clear();
+      if (!flow_pending_)
+        take_from_board();
     }
+    if (out_.empty())
+      return;  // the board, or the client's pong, wakes the session when there is more
     writing_ = true;
-    current_ = std::move(next.frame);
-    write(current_->text);
+    net::async_write(stream_.socket(), net::buffer(out_),
+                     beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
   }
 
-  void write(const std::string& text) {
-    ws_.text(true);
-    ws_.async_write(net::buffer(text),
-                    beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  /// Appends what the board has for this client, and a ping behind it: the client's pong says
+  /// that it has read the batch, and only then does the next one go. So the client's socket
+  /// never holds more than one batch, and whatever it is sent is as fresh as the board has. (A
+  /// client that never answers pings gets one batch, and the keepalive ends it.)
+  void take_from_board() {
+    const std::size_t start = out_.size();
+    auto taken = reader_->take(out_, batch_limit_);
+    if (taken.closing) {
+      queue_close(close_code::going_away, taken.reason);
+      out_ += urgent_;
+      urgent_.clear();
+      return;
+    }
+    // A client that cannot keep up should not spend what it can take on notices: they go at
+    // most once per overflow_interval.
+    missed_ += taken.missed;
+    const auto now = clock_type::now();
+    if (missed_ > missed_told_ && now - told_at_ >= svc_->config.overflow_interval) {
+      std::string notice;
+      append_text(notice, R"({"type":"overflow","data":{"missed":)" +
+                              std::to_string(missed_ - missed_told_) + R"(,"missed_total":)" +
+                              std::to_string(missed_) + "}}");
+      out_.insert(start, notice);
+      missed_told_ = missed_;
+      told_at_ = now;
+    }
+    if (taken.frames == 0)
+      return;
+    flow_pending_ = true;
+    flow_sent_at_ = clock_type::now();
+    append_control(out_, 0x9, "f" + std::to_string(++flow_seq_));
+  }
+
+  /// The client has read everything up to the ping `payload`: adapt the batch size so that a
+  /// round trip stays within the target (halve it when slower, grow it by a step when faster).
+  void on_flow_pong(std::string_view payload) {
+    if (!flow_pending_ || payload != "f" + std::to_string(flow_seq_))
+      return;  // an unsolicited pong, or the keepalive's
+    flow_pending_ = false;
+    const auto round_trip = clock_type::now() - flow_sent_at_;
+    if (round_trip > svc_->config.flow_target)
+      batch_limit_ = std::max(min_batch, batch_limit_ / 2);
+    else
+      batch_limit_ = std::min(svc_->config.batch_bytes, batch_limit_ + batch_step);
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    current_.reset();
-    if (ec) {
-      // The read side sees the same end and leaves the hub.
-      writing_ = false;
-      outbox_->detach();
+    writing_ = false;
+    if (ec)
+      return end();  // the read side sees the same end
+    if (close_sent_ && urgent_.empty()) {
+      // Both closes exchanged, or the client broke the protocol: the server closes TCP first
+      // (section 7.1.1). Otherwise it waits for the client's close, or for close_timer_.
+      if (close_received_ || failed_)
+        return end();
       return;
     }
     do_write();
   }
 
-  void do_close(websocket::close_code code, const std::string& reason) {
-    if (closing_)
+  /// Sends a close frame after what is queued, then waits for the client's own close frame.
+  void queue_close(std::uint16_t code, std::string_view reason) {
+    if (close_sent_ || ended_)
       return;
-    closing_ = true;
-    ws_.async_close(websocket::close_reason(code, reason),
-                    [self = shared_from_this()](beast::error_code) {});
+    close_sent_ = true;
+    append_control(urgent_, 0x8, close_payload(code, reason));
+    close_timer_.expires_after(svc_->config.handshake_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->end();
+    });
   }
 
-  // --- reading: subscribe messages, and the control frames Beast answers itself ---
+  /// Closes the connection at once.
+  void end() {
+    if (ended_)
+      return;
+    ended_ = true;
+    if (reader_)
+      reader_->close();
+    idle_timer_.cancel();
+    close_timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  // --- reading ---
 
   void do_read() {
-    ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+    stream_.socket().async_read_some(
+        net::buffer(read_buffer_),
+        beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
+  void on_read(beast::error_code ec, std::size_t size) {
     if (ec) {
-      // Closed by the client, idle timeout, reset, or a message over the limit (Beast has then
-      // sent close 1009): the session ends.
-      if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+      if (ec != net::error::eof && ec != net::error::operation_aborted)
         spdlog::debug("websocket {} from {}: {} [request {}]", who_, client_ip_, ec.message(), id_);
-      outbox_->detach();
-      svc_->hub->leave(outbox_);
-      return;
+      return end();
     }
-    if (!ws_.got_text())
-      reply_error("messages must be JSON text, such as {\"type\":\"subscribe\",\"rtus\":[...]}");
-    else
-      handle(beast::buffers_to_string(in_.data()));
-    in_.consume(in_.size());
-    do_read();
+    last_received_ = clock_type::now();
+    ping_outstanding_ = false;
+    events_.clear();
+    parser_.feed(read_buffer_.data(), size, events_);
+    for (auto& e : events_) {
+      switch (e.what) {
+        case ws_event::kind::text:
+          if (!close_sent_)
+            handle(e.payload);
+          break;
+        case ws_event::kind::binary:
+          reply_error(
+              "messages must be JSON text, such as {\"type\":\"subscribe\",\"rtus\":[...]}");
+          break;
+        case ws_event::kind::ping:
+          if (!close_sent_)
+            append_control(urgent_, 0xA, e.payload);
+          break;
+        case ws_event::kind::pong:
+          on_flow_pong(e.payload);
+          break;
+        case ws_event::kind::close:
+          close_received_ = true;
+          if (close_sent_) {
+            if (!writing_)
+              return end();
+          } else {
+            // Echo the client's code, as section 5.5.1 asks.
+            queue_close(e.code == 1005 ? close_code::normal : e.code, {});
+          }
+          break;
+        case ws_event::kind::error:
+          spdlog::debug("websocket {} from {}: {} [request {}]", who_, client_ip_, e.payload, id_);
+          failed_ = true;  // section 7.1.7: no waiting for the client's close
+          queue_close(e.code, e.payload);
+          break;
+      }
+    }
+    do_write();
+    if (!close_received_ && !failed_ && !ended_)
+      do_read();
   }
 
   void handle(const std::string& text) {
@@ -467,38 +468,83 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
       if (!value.is_null() && !read_list(value, name, *list, error))
         return reply_error(error);
     }
-    if (!svc_->hub->join(outbox_, std::move(filter)))
-      reply_error("the live hub is restarting; subscribe again shortly");
+    // The confirmation goes out before anything taken under the new filter: what follows it
+    // obeys it.
+    append_text(local_, subscribed_text(filter));
+    reader_->set_filter(std::move(filter));
   }
 
-  void reply_error(const std::string& detail) {
-    auto frame = local_frame("error", error_text(detail));
-    outbox_->deliver(&frame, 1);
+  void reply_error(std::string_view detail) {
+    append_text(local_, R"({"type":"error","data":{"detail":)" + json_string(detail) + "}}");
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // --- liveness ---
+
+  /// Nothing received for half the idle timeout: a ping. For all of it: the connection ends.
+  void arm_idle_timer() {
+    const auto idle = svc_->config.idle_timeout;
+    if (idle.count() <= 0)
+      return;
+    idle_timer_.expires_after(idle / 2);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->ended_)
+        return;
+      const auto quiet = clock_type::now() - self->last_received_;
+      if (quiet >= self->svc_->config.idle_timeout) {
+        spdlog::debug("websocket {} from {}: nothing received for {} ms, closing [request {}]",
+                      self->who_, self->client_ip_, self->svc_->config.idle_timeout.count(),
+                      self->id_);
+        return self->end();
+      }
+      if (quiet >= self->svc_->config.idle_timeout / 2 && !self->ping_outstanding_ &&
+          !self->close_sent_) {
+        self->ping_outstanding_ = true;
+        append_control(self->urgent_, 0x9, "wtc");
+        self->do_write();
+      }
+      self->arm_idle_timer();
+    });
+  }
+
+  beast::tcp_stream stream_;
   std::shared_ptr<websocket_service::impl> svc_;
-  std::shared_ptr<outbox> outbox_;
+  ws_frame_parser parser_;
+  net::steady_timer idle_timer_;
+  net::steady_timer close_timer_;
+  std::size_t batch_limit_;    // bytes of the next batch at most, adapted to the client
+  bool flow_pending_ = false;  // a batch's ping is unanswered
+  std::uint64_t flow_seq_ = 0;
+  clock_type::time_point flow_sent_at_;
+  live_board::reader_ptr reader_;
   http::request<http::string_body> req_;
-  beast::flat_buffer in_;
-  live_frame_ptr current_;  // the frame being written
-  live_frame_ptr held_;     // the next one, while an overflow notice goes first
-  std::string notice_;      // the overflow notice being written
+  std::array<char, 4096> read_buffer_{};
+  std::vector<ws_event> events_;
+  std::string urgent_;        // control frames: written before anything else
+  std::string local_;         // this client's own messages (subscribed, error), before the stream
+  std::string out_;           // the batch being written
+  std::uint64_t missed_ = 0;  // skipped by the board for this client
+  std::uint64_t missed_told_ = 0;  // of which the client has been told
+  clock_type::time_point told_at_;
+  clock_type::time_point last_received_;
   std::string client_ip_;
   std::string id_;
   std::string who_;  // the user, or "anonymous"
-  bool registered_ = false;
+  bool counted_ = false;
   bool writing_ = false;
-  bool closing_ = false;
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  bool ping_outstanding_ = false;
+  bool failed_ = false;  // the client broke the protocol
+  bool ended_ = false;
 };
 
 }  // namespace
 
-websocket_service::websocket_service(websocket_config config, std::shared_ptr<live_endpoint> hub,
+websocket_service::websocket_service(websocket_config config, std::shared_ptr<live_board> board,
                                      authenticator authenticate)
     : impl_(std::make_shared<impl>()) {
   impl_->config = std::move(config);
-  impl_->hub = std::move(hub);
+  impl_->board = std::move(board);
   impl_->authenticate = std::move(authenticate);
 }
 
@@ -512,24 +558,21 @@ const websocket_config& websocket_service::config() const {
 
 websocket_stats websocket_service::stats() const {
   websocket_stats out;
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  out.open = impl_->open.size();
+  out.open = impl_->open.load(std::memory_order_relaxed);
   out.accepted = impl_->accepted.load(std::memory_order_relaxed);
   out.rejected = impl_->rejected.load(std::memory_order_relaxed);
-  out.missed = impl_->missed_by_closed;
-  for (const auto* box : impl_->open)
-    out.missed += box->missed();
+  if (impl_->board)
+    out.missed = impl_->board->stats().frames_missed;
   return out;
 }
 
 void websocket_service::detach_all() {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  for (auto* box : impl_->open)
-    box->detach();
+  if (impl_->board)
+    impl_->board->close("the server is stopping");
 }
 
 bool is_websocket_upgrade(const http::request<http::string_body>& req) {
-  return websocket::is_upgrade(req);
+  return beast::websocket::is_upgrade(req);
 }
 
 void start_websocket_session(websocket_service& service, tcp::socket socket,

@@ -1,30 +1,18 @@
 #pragma once
 
 // The live hub's protocol: what it takes in (the field bus's batches, and live_message from any
-// other source) and how a WebSocket client joins it. The gateway reaches the hub through this
-// interface only (gateway/live_link.cpp).
+// other source). What it puts out goes on the live board (messages/live_board.hpp), which the
+// WebSocket sessions read.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/interfaces.hpp"
-#include "messages/live_client.hpp"
-
-// A client is a WebSocket session of this process, passed by pointer: it cannot cross a node
-// boundary, and does not need to, since the hub always runs on the central node beside the
-// gateway. (Edge nodes feed the hub through the field bus, whose messages are serialisable.)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wtc::live_client_ptr)
 
 namespace wtc {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, live_filter& x) {
-  return f(x.rtus, x.tags, x.types);
-}
 
 /// A message for the live stream from a source other than the field bus (alarm manager, PID
 /// loops). The hub sends `{"type": type, "data": data}` to the clients whose filter matches.
@@ -46,8 +34,8 @@ typename Inspector::result_type inspect(Inspector& f, live_message& x) {
 struct live_stats {
   std::uint64_t clients = 0;
   std::uint64_t frames_built = 0;       // messages serialised (once each, whatever the clients)
-  std::uint64_t frames_delivered = 0;   // frames handed to clients' queues
-  std::uint64_t frames_missed = 0;      // frames clients lost to coalescing or overflow
+  std::uint64_t frames_delivered = 0;   // frames handed to clients, all clients
+  std::uint64_t frames_missed = 0;      // frames superseded before a client read them
   std::uint64_t frames_rejected = 0;    // live_message with data that is not a JSON object
   bool bus_subscribed = false;          // subscribed to a running field bus
   std::uint64_t bus_subscriptions = 0;  // how often it subscribed (more than 1: bus restarts)
@@ -61,14 +49,10 @@ typename Inspector::result_type inspect(Inspector& f, live_stats& x) {
 
 /// The live hub (actors/live_hub), registered as names::live_hub. It subscribes to the field bus
 /// itself (and again when the bus restarts) and turns its batches into the WebSocket API's
-/// messages, each serialised once and shared by every client that receives it.
+/// messages, each serialised once onto the live board, where every client reads it.
 using live_hub_api =
     caf::typed_actor<caf::reacts_to<sample_batch>, caf::reacts_to<actuator_batch>,
                      caf::reacts_to<rtu_event>, caf::reacts_to<live_message>,
-                     // Adds a client, or replaces its filter; the client then gets a "subscribed"
-                     // message, after which every message it receives obeys the filter.
-                     caf::reacts_to<caf::join_atom, live_client_ptr, live_filter>,
-                     caf::reacts_to<caf::leave_atom, live_client_ptr>,
                      // (Re)subscribe to the field bus: the hub sends this to itself while the bus
                      // is away.
                      caf::reacts_to<subscribe_atom>, caf::replies_to<stats_atom>::with<actor_stats>,
