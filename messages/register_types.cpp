@@ -1,5 +1,6 @@
 #include "messages/register_types.hpp"
 
+#include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
 #include "messages/interfaces.hpp"
@@ -44,6 +45,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<discovery_result>("wtc::discovery_result");
   cfg.add_message_type<diagnostic_record>("wtc::diagnostic_record");
   cfg.add_message_type<paged<diagnostic_record>>("wtc::paged_diagnostics");
+  cfg.add_message_type<pid_loop_record>("wtc::pid_loop_record");
+  cfg.add_message_type<std::vector<pid_loop_record>>("wtc::pid_loop_records");
   cfg.add_message_type<sample>("wtc::sample");
   cfg.add_message_type<sample_batch>("wtc::sample_batch");
   cfg.add_message_type<actuator_state>("wtc::actuator_state");

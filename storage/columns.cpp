@@ -1,7 +1,9 @@
 #include "storage/columns.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <string>
+#include <utility>
 
 #include "storage/store.hpp"
 
@@ -85,6 +87,55 @@ diagnostic_record diagnostic_of(std::int64_t rtu_id, const diagnostic_record& di
   diagnostic_record row = diagnostic;
   row.rtu_id = rtu_id;
   return row;
+}
+
+storage_error pid_loop_not_found(std::int64_t id) {
+  return storage_error(errc::not_found, "PID loop " + std::to_string(id) + " not found");
+}
+
+storage_error pid_rtu_not_found(std::string_view context, std::string_view field,
+                                const std::string& station_name) {
+  return storage_error(errc::not_found, std::string(context) + ": " + std::string(field) + " '" +
+                                            station_name + "' is not an RTU");
+}
+
+namespace {
+
+void check_finite(std::string_view context, std::string_view field, double value) {
+  if (!std::isfinite(value))
+    throw storage_error(errc::bad_request,
+                        std::string(context) + ": " + std::string(field) + " must be a number");
+}
+
+}  // namespace
+
+void check_pid_loop(std::string_view context, const pid_loop_record& loop) {
+  const std::pair<std::string_view, double> numbers[] = {
+      {"kp", loop.kp},
+      {"ki", loop.ki},
+      {"kd", loop.kd},
+      {"setpoint", loop.setpoint},
+      {"output_min", loop.output_min},
+      {"output_max", loop.output_max},
+      {"deadband", loop.deadband},
+      {"integral_limit", loop.integral_limit},
+      {"derivative_filter", loop.derivative_filter},
+      {"safe_output", loop.safe_output},
+      {"output", loop.has_output ? loop.output : 0.0},
+  };
+  for (const auto& [field, value] : numbers)
+    check_finite(context, field, value);
+  if (loop.cascade_from < 0)
+    throw storage_error(errc::bad_request,
+                        std::string(context) + ": cascade_from must be a PID loop's id");
+  if (loop.mode == "CASCADE" && loop.cascade_from == 0)
+    throw storage_error(errc::bad_request,
+                        std::string(context) + ": mode CASCADE needs a cascade_from loop");
+}
+
+void check_pid_output(std::string_view context, double output, double setpoint) {
+  check_finite(context, "output", output);
+  check_finite(context, "setpoint", setpoint);
 }
 
 }  // namespace wtc::storage

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
@@ -39,5 +40,18 @@ rtu_record apply_update(rtu_record current, const rtu_update& update, timestamp_
 /// The diagnostic row to write for an RTU: an unset rtu_id (0) takes `rtu_id`; another RTU's id is
 /// a bad request (a diagnostic goes with the change it reports).
 diagnostic_record diagnostic_of(std::int64_t rtu_id, const diagnostic_record& diagnostic);
+
+/// The errors both backends raise for PID loops. `context` names the operation.
+storage_error pid_loop_not_found(std::int64_t id);
+/// `field` (input_rtu, output_rtu) names no RTU: not_found.
+storage_error pid_rtu_not_found(std::string_view context, std::string_view field,
+                                const std::string& station_name);
+
+/// What a pid_loops row must be beyond the schema's CHECKs, checked before any SQL: every number
+/// finite (SQLite would store NaN as NULL, PostgreSQL as NaN), CASCADE only with a cascade_from,
+/// and cascade_from not negative. Throws bad_request naming the field.
+void check_pid_loop(std::string_view context, const pid_loop_record& loop);
+/// The same for what save_pid_output writes; whether the loop has a cascade_from is the SQL's.
+void check_pid_output(std::string_view context, double output, double setpoint);
 
 }  // namespace wtc::storage

@@ -240,7 +240,67 @@ constexpr statement list_diagnostics_stmt{
 constexpr statement count_diagnostics{
     "count_diagnostics", "SELECT count(*) FROM profinet_diagnostics WHERE rtu_id = $1"};
 
+// The columns of a pid_loops row in the order pid_loop_from() reads them.
+#define WTC_PID_COLUMNS                                                                         \
+  "id, name, enabled, input_rtu, input_slot, output_rtu, output_slot, kp, ki, kd, setpoint, "   \
+  "output_min, output_max, deadband, integral_limit, derivative_filter, mode, scan_period_ms, " \
+  "output, on_bad_measurement, safe_output, cascade_from, wtc_ts_to_ms(created_at), "           \
+  "wtc_ts_to_ms(updated_at)"
+
+// An empty station lists every loop.
+constexpr statement list_pid_loops_stmt{"list_pid_loops",
+                                        "SELECT " WTC_PID_COLUMNS
+                                        " FROM pid_loops WHERE $1::text = '' "
+                                        "OR input_rtu = $1 OR output_rtu = $1 ORDER BY id"};
+constexpr statement find_pid_loop{"find_pid_loop",
+                                  "SELECT " WTC_PID_COLUMNS " FROM pid_loops WHERE id = $1"};
+constexpr statement rtu_exists{"rtu_exists", "SELECT count(*) FROM rtus WHERE station_name = $1"};
+// Changes to the loops' configuration one at a time, so that two concurrent changes of
+// cascade_from cannot close a cycle that neither sees.
+constexpr statement lock_pid_config{"lock_pid_config", "SELECT pg_advisory_xact_lock(2317003)"};
+// NULL for scan_period_ms and cascade_from of 0, for output without has_output ($18).
+constexpr statement insert_pid_loop{
+    "insert_pid_loop",
+    "INSERT INTO pid_loops (name, enabled, input_rtu, input_slot, output_rtu, output_slot, kp, "
+    "ki, kd, setpoint, output_min, output_max, deadband, integral_limit, derivative_filter, mode, "
+    "scan_period_ms, output, on_bad_measurement, safe_output, cascade_from, created_at, "
+    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+    "NULLIF($17::integer, 0), CASE WHEN $18::boolean THEN $19::float8 END, $20, $21, "
+    "NULLIF($22::integer, 0), wtc_ms_to_ts($23), wtc_ms_to_ts($24)) RETURNING " WTC_PID_COLUMNS};
+constexpr statement update_pid_loop_stmt{
+    "update_pid_loop",
+    "UPDATE pid_loops SET name = $2, enabled = $3, input_rtu = $4, input_slot = $5, "
+    "output_rtu = $6, output_slot = $7, kp = $8, ki = $9, kd = $10, setpoint = $11, "
+    "output_min = $12, output_max = $13, deadband = $14, integral_limit = $15, "
+    "derivative_filter = $16, mode = $17, scan_period_ms = NULLIF($18::integer, 0), "
+    "output = CASE WHEN $19::boolean THEN $20::float8 END, on_bad_measurement = $21, "
+    "safe_output = $22, cascade_from = NULLIF($23::integer, 0), updated_at = wtc_ms_to_ts($24) "
+    "WHERE id = $1 RETURNING " WTC_PID_COLUMNS};
+constexpr statement delete_pid_loop_stmt{"delete_pid_loop", "DELETE FROM pid_loops WHERE id = $1"};
+constexpr statement cascade_children{
+    "cascade_children", "SELECT id, name FROM pid_loops WHERE cascade_from = $1 ORDER BY id"};
+// Whether loop $2 is on the chain of cascade sources that starts at loop $1 ($1 itself
+// included): making $1 the cascade_from of $2 would close a cycle. Bounded against a cycle
+// already stored, which the store never writes.
+constexpr statement cascade_reaches{
+    "cascade_reaches",
+    "WITH RECURSIVE chain (id, depth) AS (SELECT $1::integer, 0 UNION ALL "
+    "SELECT p.cascade_from, chain.depth + 1 FROM pid_loops p JOIN chain ON p.id = chain.id "
+    "WHERE p.cascade_from IS NOT NULL AND chain.depth < 1000) "
+    "SELECT count(*) FROM chain WHERE id = $2"};
+// Writes only a change, so that a loop persisting every scan costs no write (no dead tuple) while
+// it is steady. Refuses CASCADE for a loop without a cascade source (the caller tells the cases
+// apart).
+constexpr statement save_pid_output_stmt{
+    "save_pid_output",
+    "UPDATE pid_loops SET output = $2::float8, setpoint = $3::float8, mode = $4::varchar "
+    "WHERE id = $1 AND ($4::varchar <> 'CASCADE' OR cascade_from IS NOT NULL) "
+    "AND (output IS DISTINCT FROM $2::float8 OR setpoint <> $3::float8 OR mode <> $4::varchar)"};
+constexpr statement pid_loop_has_source{
+    "pid_loop_has_source", "SELECT cascade_from IS NOT NULL FROM pid_loops WHERE id = $1"};
+
 #undef WTC_RTU_COLUMNS
+#undef WTC_PID_COLUMNS
 
 constexpr statement all_statements[] = {
     ping_stmt,          schema_version_exists, read_schema_version,  insert_schema_version,
@@ -260,6 +320,13 @@ constexpr statement field_statements[] = {
     list_slots_stmt,       list_sensors_stmt, insert_sensor,   delete_sensor,   list_controls_stmt,
     insert_control,        retype_control,    delete_control,  tag_uses,        insert_diagnostic,
     list_diagnostics_stmt, count_diagnostics,
+};
+
+// The PID loops' statements (migration 0003 onwards).
+constexpr statement pid_statements[] = {
+    list_pid_loops_stmt, find_pid_loop,        rtu_exists,           lock_pid_config,
+    insert_pid_loop,     update_pid_loop_stmt, delete_pid_loop_stmt, cascade_children,
+    cascade_reaches,     save_pid_output_stmt, pid_loop_has_source,
 };
 
 constexpr const char* create_schema_version =
@@ -383,6 +450,36 @@ diagnostic_record diagnostic_from(const pqxx::row& row) {
   return diagnostic;
 }
 
+pid_loop_record pid_loop_from(const pqxx::row& row) {
+  pid_loop_record loop;
+  loop.id = row[0].as<std::int64_t>();
+  loop.name = row[1].as<std::string>();
+  loop.enabled = row[2].as<bool>();
+  loop.input_rtu = row[3].as<std::string>();
+  loop.input_slot = row[4].as<std::int32_t>();
+  loop.output_rtu = row[5].as<std::string>();
+  loop.output_slot = row[6].as<std::int32_t>();
+  loop.kp = row[7].as<double>();
+  loop.ki = row[8].as<double>();
+  loop.kd = row[9].as<double>();
+  loop.setpoint = row[10].as<double>();
+  loop.output_min = row[11].as<double>();
+  loop.output_max = row[12].as<double>();
+  loop.deadband = row[13].as<double>();
+  loop.integral_limit = row[14].as<double>();
+  loop.derivative_filter = row[15].as<double>();
+  loop.mode = row[16].as<std::string>();
+  loop.scan_period_ms = row[17].as<std::int64_t>(0);  // NULL reads as 0
+  loop.has_output = !row[18].is_null();
+  loop.output = row[18].as<double>(0.0);
+  loop.on_bad_measurement = row[19].as<std::string>();
+  loop.safe_output = row[20].as<double>();
+  loop.cascade_from = row[21].as<std::int64_t>(0);  // NULL reads as 0
+  loop.created_at = row[22].as<std::int64_t>();
+  loop.updated_at = row[23].as<std::int64_t>();
+  return loop;
+}
+
 std::string first_line(const std::string& message) {
   return message.substr(0, message.find('\n'));
 }
@@ -431,6 +528,29 @@ void check_rtu_unique(pqxx::transaction_base& tx, const rtu_record& rtu, std::st
     throw duplicate_endpoint(context, rtu, owner[0][0].as<std::string>());
 }
 
+// Throws not_found when input_rtu or output_rtu names no RTU or cascade_from no loop, and, for
+// an `existing` loop, bad_request when cascade_from would close a cycle of cascades.
+void check_pid_references(pqxx::transaction_base& tx, const pid_loop_record& loop, bool existing,
+                          std::string_view context) {
+  auto exists = [&](const std::string& station) {
+    return exec(tx, rtu_exists, station)[0][0].as<std::int64_t>() > 0;
+  };
+  if (!exists(loop.input_rtu))
+    throw pid_rtu_not_found(context, "input_rtu", loop.input_rtu);
+  if (loop.output_rtu != loop.input_rtu && !exists(loop.output_rtu))
+    throw pid_rtu_not_found(context, "output_rtu", loop.output_rtu);
+  if (loop.cascade_from == 0)
+    return;
+  if (exec(tx, find_pid_loop, loop.cascade_from).empty())
+    throw storage_error(errc::not_found, std::string(context) + ": cascade_from: PID loop " +
+                                             std::to_string(loop.cascade_from) + " not found");
+  if (existing &&
+      exec(tx, cascade_reaches, loop.cascade_from, loop.id)[0][0].as<std::int64_t>() > 0)
+    throw storage_error(errc::bad_request, std::string(context) + ": cascade_from " +
+                                               std::to_string(loop.cascade_from) +
+                                               " would make the loop its own cascade source");
+}
+
 int recorded_version(pqxx::transaction_base& tx) {
   if (!exec(tx, schema_version_exists)[0][0].as<bool>())
     return 0;
@@ -465,6 +585,8 @@ pqxx::connection& postgres_store::connection() {
     for (const statement& stmt : all_statements)
       fresh->prepare(stmt.name, stmt.sql);
     for (const statement& stmt : field_statements)
+      fresh->prepare(stmt.name, stmt.sql);
+    for (const statement& stmt : pid_statements)
       fresh->prepare(stmt.name, stmt.sql);
     connection_ = std::move(fresh);
   }
@@ -911,6 +1033,109 @@ std::vector<control_record> postgres_store::list_controls(std::int64_t rtu_id) {
     for (const pqxx::row& row : exec(tx, list_controls_stmt, rtu_id))
       controls.push_back(control_from(row));
     return controls;
+  });
+}
+
+std::vector<pid_loop_record> postgres_store::list_pid_loops(std::string_view station) {
+  return guarded("list PID loops", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<pid_loop_record> loops;
+    for (const pqxx::row& row : exec(tx, list_pid_loops_stmt, std::string(station)))
+      loops.push_back(pid_loop_from(row));
+    return loops;
+  });
+}
+
+std::optional<pid_loop_record> postgres_store::get_pid_loop(std::int64_t id) {
+  return guarded("get PID loop", [&](pqxx::connection& c) -> std::optional<pid_loop_record> {
+    pqxx::read_transaction tx(c);
+    pqxx::result rows = exec(tx, find_pid_loop, id);
+    if (rows.empty())
+      return std::nullopt;
+    return pid_loop_from(rows[0]);
+  });
+}
+
+pid_loop_record postgres_store::create_pid_loop(const pid_loop_record& loop,
+                                                const audit_entry& audit) {
+  std::string context = "create PID loop '" + loop.name + "'";
+  check_pid_loop(context, loop);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    exec(tx, lock_pid_config);
+    check_pid_references(tx, loop, false, context);
+    pid_loop_record stored = pid_loop_from(
+        exec(tx, insert_pid_loop, loop.name, loop.enabled, loop.input_rtu, loop.input_slot,
+             loop.output_rtu, loop.output_slot, loop.kp, loop.ki, loop.kd, loop.setpoint,
+             loop.output_min, loop.output_max, loop.deadband, loop.integral_limit,
+             loop.derivative_filter, loop.mode, loop.scan_period_ms, loop.has_output, loop.output,
+             loop.on_bad_measurement, loop.safe_output, loop.cascade_from, loop.created_at,
+             loop.updated_at)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+pid_loop_record postgres_store::update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
+                                                const audit_entry& audit) {
+  std::string context = "update PID loop " + std::to_string(loop.id);
+  check_pid_loop(context, loop);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    exec(tx, lock_pid_config);
+    if (exec(tx, find_pid_loop, loop.id).empty())
+      throw pid_loop_not_found(loop.id);
+    check_pid_references(tx, loop, true, context);
+    pid_loop_record stored = pid_loop_from(
+        exec(tx, update_pid_loop_stmt, loop.id, loop.name, loop.enabled, loop.input_rtu,
+             loop.input_slot, loop.output_rtu, loop.output_slot, loop.kp, loop.ki, loop.kd,
+             loop.setpoint, loop.output_min, loop.output_max, loop.deadband, loop.integral_limit,
+             loop.derivative_filter, loop.mode, loop.scan_period_ms, loop.has_output, loop.output,
+             loop.on_bad_measurement, loop.safe_output, loop.cascade_from, now)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+void postgres_store::delete_pid_loop(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete PID loop " + std::to_string(id);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    exec(tx, lock_pid_config);
+    // The foreign key (ON DELETE RESTRICT) stands behind this check; the check names the loops.
+    std::string inner;
+    for (const pqxx::row& row : exec(tx, cascade_children, id))
+      inner += (inner.empty() ? "" : ", ") + row[0].as<std::string>() + " ('" +
+               row[1].as<std::string>() + "')";
+    if (!inner.empty())
+      throw storage_error(errc::conflict,
+                          context + ": it is the cascade_from of PID loop(s) " + inner);
+    if (exec(tx, delete_pid_loop_stmt, id).affected_rows() == 0)
+      throw pid_loop_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+bool postgres_store::save_pid_output(std::int64_t id, double output, double setpoint,
+                                     std::string_view mode) {
+  std::string context = "save the output of PID loop " + std::to_string(id);
+  check_pid_output(context, output, setpoint);
+  return guarded(context, [&](pqxx::connection& c) {
+    // One statement in autocommit, one round trip (no BEGIN and COMMIT around it); only a
+    // refusal or "unchanged" takes a second look.
+    pqxx::nontransaction tx(c);
+    if (exec(tx, save_pid_output_stmt, id, output, setpoint, std::string(mode)).affected_rows() > 0)
+      return true;
+    pqxx::result source = exec(tx, pid_loop_has_source, id);
+    if (source.empty())
+      throw pid_loop_not_found(id);
+    if (mode == "CASCADE" && !source[0][0].as<bool>())
+      throw storage_error(errc::bad_request,
+                          context + ": mode CASCADE needs a cascade_from loop, and it has none");
+    return false;
   });
 }
 

@@ -66,6 +66,15 @@ class postgres_store final : public store {
   void update_sensor(const sensor_record& sensor, timestamp_ms now,
                      const audit_entry& audit) override;
 
+  std::vector<pid_loop_record> list_pid_loops(std::string_view station) override;
+  std::optional<pid_loop_record> get_pid_loop(std::int64_t id) override;
+  pid_loop_record create_pid_loop(const pid_loop_record& loop, const audit_entry& audit) override;
+  pid_loop_record update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
+                                  const audit_entry& audit) override;
+  void delete_pid_loop(std::int64_t id, const audit_entry& audit) override;
+  bool save_pid_output(std::int64_t id, double output, double setpoint,
+                       std::string_view mode) override;
+
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;
 

@@ -194,7 +194,57 @@ constexpr std::string_view sql_list_diagnostics =
 constexpr std::string_view sql_count_diagnostics =
     "SELECT count(*) FROM profinet_diagnostics WHERE rtu_id = ?1";
 
+// The columns of a pid_loops row in the order query::get_pid_loop() reads them.
+#define WTC_PID_COLUMNS                                                                         \
+  "id, name, enabled, input_rtu, input_slot, output_rtu, output_slot, kp, ki, kd, setpoint, "   \
+  "output_min, output_max, deadband, integral_limit, derivative_filter, mode, scan_period_ms, " \
+  "output, on_bad_measurement, safe_output, cascade_from, created_at, updated_at"
+
+// An empty station lists every loop.
+constexpr std::string_view sql_list_pid_loops =
+    "SELECT " WTC_PID_COLUMNS
+    " FROM pid_loops "
+    "WHERE ?1 = '' OR input_rtu = ?1 OR output_rtu = ?1 ORDER BY id";
+constexpr std::string_view sql_find_pid_loop =
+    "SELECT " WTC_PID_COLUMNS " FROM pid_loops WHERE id = ?1";
+constexpr std::string_view sql_rtu_exists = "SELECT count(*) FROM rtus WHERE station_name = ?1";
+// NULL for scan_period_ms and cascade_from of 0, for output without has_output (?18).
+constexpr std::string_view sql_insert_pid_loop =
+    "INSERT INTO pid_loops (name, enabled, input_rtu, input_slot, output_rtu, output_slot, kp, "
+    "ki, kd, setpoint, output_min, output_max, deadband, integral_limit, derivative_filter, mode, "
+    "scan_period_ms, output, on_bad_measurement, safe_output, cascade_from, created_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+    "NULLIF(?17, 0), CASE WHEN ?18 THEN ?19 END, ?20, ?21, NULLIF(?22, 0), ?23, ?24) "
+    "RETURNING " WTC_PID_COLUMNS;
+constexpr std::string_view sql_update_pid_loop =
+    "UPDATE pid_loops SET name = ?2, enabled = ?3, input_rtu = ?4, input_slot = ?5, "
+    "output_rtu = ?6, output_slot = ?7, kp = ?8, ki = ?9, kd = ?10, setpoint = ?11, "
+    "output_min = ?12, output_max = ?13, deadband = ?14, integral_limit = ?15, "
+    "derivative_filter = ?16, mode = ?17, scan_period_ms = NULLIF(?18, 0), "
+    "output = CASE WHEN ?19 THEN ?20 END, on_bad_measurement = ?21, safe_output = ?22, "
+    "cascade_from = NULLIF(?23, 0), updated_at = ?24 WHERE id = ?1 RETURNING " WTC_PID_COLUMNS;
+constexpr std::string_view sql_delete_pid_loop = "DELETE FROM pid_loops WHERE id = ?1";
+constexpr std::string_view sql_cascade_children =
+    "SELECT id, name FROM pid_loops WHERE cascade_from = ?1 ORDER BY id";
+// Whether loop ?2 is on the chain of cascade sources that starts at loop ?1 (?1 itself
+// included): making ?1 the cascade_from of ?2 would close a cycle. Bounded against a cycle
+// already stored, which the store never writes.
+constexpr std::string_view sql_cascade_reaches =
+    "WITH RECURSIVE chain (id, depth) AS (SELECT ?1, 0 UNION ALL "
+    "SELECT p.cascade_from, chain.depth + 1 FROM pid_loops p JOIN chain ON p.id = chain.id "
+    "WHERE p.cascade_from IS NOT NULL AND chain.depth < 1000) "
+    "SELECT count(*) FROM chain WHERE id = ?2";
+// Writes only a change, so that a loop persisting every scan costs no write while it is steady.
+// Refuses CASCADE for a loop without a cascade source (the caller tells the cases apart).
+constexpr std::string_view sql_save_pid_output =
+    "UPDATE pid_loops SET output = ?2, setpoint = ?3, mode = ?4 WHERE id = ?1 "
+    "AND (?4 <> 'CASCADE' OR cascade_from IS NOT NULL) "
+    "AND (output IS NOT ?2 OR setpoint <> ?3 OR mode <> ?4)";
+constexpr std::string_view sql_pid_loop_has_source =
+    "SELECT cascade_from IS NOT NULL FROM pid_loops WHERE id = ?1";
+
 #undef WTC_RTU_COLUMNS
+#undef WTC_PID_COLUMNS
 
 // How long a writer waits for another connection's write lock before reporting `unavailable`.
 constexpr int busy_timeout_ms = 5000;
@@ -386,6 +436,37 @@ class sqlite_store::query {
     diagnostic.message = get_text(5);
     diagnostic.details = get_text(6);
     return diagnostic;
+  }
+
+  // The columns of WTC_PID_COLUMNS.
+  pid_loop_record get_pid_loop() const {
+    pid_loop_record loop;
+    loop.id = get_int64(0);
+    loop.name = get_text(1);
+    loop.enabled = get_bool(2);
+    loop.input_rtu = get_text(3);
+    loop.input_slot = get_int32(4);
+    loop.output_rtu = get_text(5);
+    loop.output_slot = get_int32(6);
+    loop.kp = get_double(7);
+    loop.ki = get_double(8);
+    loop.kd = get_double(9);
+    loop.setpoint = get_double(10);
+    loop.output_min = get_double(11);
+    loop.output_max = get_double(12);
+    loop.deadband = get_double(13);
+    loop.integral_limit = get_double(14);
+    loop.derivative_filter = get_double(15);
+    loop.mode = get_text(16);
+    loop.scan_period_ms = get_int64(17);  // NULL reads as 0
+    loop.has_output = !is_null(18);
+    loop.output = loop.has_output ? get_double(18) : 0.0;
+    loop.on_bad_measurement = get_text(19);
+    loop.safe_output = get_double(20);
+    loop.cascade_from = get_int64(21);  // NULL reads as 0
+    loop.created_at = get_int64(22);
+    loop.updated_at = get_int64(23);
+    return loop;
   }
 
  private:
@@ -1097,6 +1178,184 @@ void sqlite_store::update_sensor(const sensor_record& sensor, timestamp_ms now,
     throw sensor_not_found(sensor.id);
   insert_audit(audit, context);
   tx.commit();
+}
+
+std::vector<pid_loop_record> sqlite_store::list_pid_loops(std::string_view station) {
+  query q(*this, sql_list_pid_loops, "list PID loops");
+  q.text(station);
+  std::vector<pid_loop_record> loops;
+  while (q.step())
+    loops.push_back(q.get_pid_loop());
+  return loops;
+}
+
+std::optional<pid_loop_record> sqlite_store::get_pid_loop(std::int64_t id) {
+  query q(*this, sql_find_pid_loop, "get PID loop");
+  q.int64(id);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_pid_loop();
+}
+
+void sqlite_store::check_pid_references(const pid_loop_record& loop, bool existing,
+                                        std::string_view context) {
+  auto rtu_exists = [&](const std::string& station) {
+    query q(*this, sql_rtu_exists, context);
+    q.text(station);
+    return q.step() && q.get_int64(0) > 0;
+  };
+  if (!rtu_exists(loop.input_rtu))
+    throw pid_rtu_not_found(context, "input_rtu", loop.input_rtu);
+  if (loop.output_rtu != loop.input_rtu && !rtu_exists(loop.output_rtu))
+    throw pid_rtu_not_found(context, "output_rtu", loop.output_rtu);
+  if (loop.cascade_from == 0)
+    return;
+  {
+    query q(*this, sql_find_pid_loop, context);
+    q.int64(loop.cascade_from);
+    if (!q.step())
+      throw storage_error(errc::not_found, std::string(context) + ": cascade_from: PID loop " +
+                                               std::to_string(loop.cascade_from) + " not found");
+  }
+  if (!existing)
+    return;  // nothing can cascade from a loop that does not exist yet
+  query q(*this, sql_cascade_reaches, context);
+  q.int64(loop.cascade_from).int64(loop.id);
+  if (q.step() && q.get_int64(0) > 0)
+    throw storage_error(errc::bad_request, std::string(context) + ": cascade_from " +
+                                               std::to_string(loop.cascade_from) +
+                                               " would make the loop its own cascade source");
+}
+
+pid_loop_record sqlite_store::create_pid_loop(const pid_loop_record& loop,
+                                              const audit_entry& audit) {
+  std::string context = "create PID loop '" + loop.name + "'";
+  check_pid_loop(context, loop);
+  transaction tx(*this, context);
+  check_pid_references(loop, false, context);
+  pid_loop_record stored;
+  {
+    query q(*this, sql_insert_pid_loop, context);
+    q.text(loop.name)
+        .boolean(loop.enabled)
+        .text(loop.input_rtu)
+        .int64(loop.input_slot)
+        .text(loop.output_rtu)
+        .int64(loop.output_slot)
+        .real(loop.kp)
+        .real(loop.ki)
+        .real(loop.kd)
+        .real(loop.setpoint)
+        .real(loop.output_min)
+        .real(loop.output_max)
+        .real(loop.deadband)
+        .real(loop.integral_limit)
+        .real(loop.derivative_filter)
+        .text(loop.mode)
+        .int64(loop.scan_period_ms)
+        .boolean(loop.has_output)
+        .real(loop.output)
+        .text(loop.on_bad_measurement)
+        .real(loop.safe_output)
+        .int64(loop.cascade_from)
+        .int64(loop.created_at)
+        .int64(loop.updated_at);
+    q.step();
+    stored = q.get_pid_loop();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+pid_loop_record sqlite_store::update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
+                                              const audit_entry& audit) {
+  std::string context = "update PID loop " + std::to_string(loop.id);
+  check_pid_loop(context, loop);
+  transaction tx(*this, context);
+  {
+    query q(*this, sql_find_pid_loop, context);
+    q.int64(loop.id);
+    if (!q.step())
+      throw pid_loop_not_found(loop.id);
+  }
+  check_pid_references(loop, true, context);
+  pid_loop_record stored;
+  {
+    query q(*this, sql_update_pid_loop, context);
+    q.int64(loop.id)
+        .text(loop.name)
+        .boolean(loop.enabled)
+        .text(loop.input_rtu)
+        .int64(loop.input_slot)
+        .text(loop.output_rtu)
+        .int64(loop.output_slot)
+        .real(loop.kp)
+        .real(loop.ki)
+        .real(loop.kd)
+        .real(loop.setpoint)
+        .real(loop.output_min)
+        .real(loop.output_max)
+        .real(loop.deadband)
+        .real(loop.integral_limit)
+        .real(loop.derivative_filter)
+        .text(loop.mode)
+        .int64(loop.scan_period_ms)
+        .boolean(loop.has_output)
+        .real(loop.output)
+        .text(loop.on_bad_measurement)
+        .real(loop.safe_output)
+        .int64(loop.cascade_from)
+        .int64(now);
+    q.step();
+    stored = q.get_pid_loop();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+void sqlite_store::delete_pid_loop(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete PID loop " + std::to_string(id);
+  transaction tx(*this, context);
+  // The foreign key (ON DELETE RESTRICT) stands behind this check; the check names the loops.
+  {
+    query q(*this, sql_cascade_children, context);
+    q.int64(id);
+    std::string inner;
+    while (q.step())
+      inner += (inner.empty() ? "" : ", ") + std::to_string(q.get_int64(0)) + " ('" +
+               q.get_text(1) + "')";
+    if (!inner.empty())
+      throw storage_error(errc::conflict,
+                          context + ": it is the cascade_from of PID loop(s) " + inner);
+  }
+  if (query(*this, sql_delete_pid_loop, context).int64(id).run() == 0)
+    throw pid_loop_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+bool sqlite_store::save_pid_output(std::int64_t id, double output, double setpoint,
+                                   std::string_view mode) {
+  std::string context = "save the output of PID loop " + std::to_string(id);
+  check_pid_output(context, output, setpoint);
+  // One statement in autocommit; only a refusal or "unchanged" takes a second look.
+  if (query(*this, sql_save_pid_output, context)
+          .int64(id)
+          .real(output)
+          .real(setpoint)
+          .text(mode)
+          .run() > 0)
+    return true;
+  query q(*this, sql_pid_loop_has_source, context);
+  q.int64(id);
+  if (!q.step())
+    throw pid_loop_not_found(id);
+  if (mode == "CASCADE" && !q.get_bool(0))
+    throw storage_error(errc::bad_request,
+                        context + ": mode CASCADE needs a cascade_from loop, and it has none");
+  return false;
 }
 
 void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {

@@ -68,6 +68,15 @@ class sqlite_store final : public store {
   void update_sensor(const sensor_record& sensor, timestamp_ms now,
                      const audit_entry& audit) override;
 
+  std::vector<pid_loop_record> list_pid_loops(std::string_view station) override;
+  std::optional<pid_loop_record> get_pid_loop(std::int64_t id) override;
+  pid_loop_record create_pid_loop(const pid_loop_record& loop, const audit_entry& audit) override;
+  pid_loop_record update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
+                                  const audit_entry& audit) override;
+  void delete_pid_loop(std::int64_t id, const audit_entry& audit) override;
+  bool save_pid_output(std::int64_t id, double output, double setpoint,
+                       std::string_view mode) override;
+
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;
 
@@ -93,6 +102,9 @@ class sqlite_store final : public store {
   /// Throws conflict when another RTU than `rtu.id` has its station name or its endpoint.
   void check_rtu_unique(const rtu_record& rtu, std::string_view context);
   void insert_diagnostic(const diagnostic_record& diagnostic, std::string_view context);
+  /// Throws not_found when input_rtu or output_rtu names no RTU or cascade_from no loop, and, for
+  /// an `existing` loop, bad_request when cascade_from would close a cycle of cascades.
+  void check_pid_references(const pid_loop_record& loop, bool existing, std::string_view context);
   /// Checks every foreign key of the database (PRAGMA foreign_key_check): a migration that ran
   /// with foreign keys off must leave none broken.
   void check_foreign_keys(std::string_view context);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
@@ -120,6 +121,32 @@ class store {
   /// slot and channel stay) by its id. A missing id is not_found.
   virtual void update_sensor(const sensor_record& sensor, timestamp_ms now,
                              const audit_entry& audit) = 0;
+
+  // --- PID loops (pid_loops) ---
+  /// Ordered by id. An empty `station` lists every loop; a station name lists the loops that read
+  /// from or write to that RTU (input_rtu or output_rtu is the station).
+  virtual std::vector<pid_loop_record> list_pid_loops(std::string_view station) = 0;
+  virtual std::optional<pid_loop_record> get_pid_loop(std::int64_t id) = 0;
+  /// Stores a new loop (its id ignored, its created_at and updated_at as given) and returns the
+  /// stored row with its id. input_rtu and output_rtu must name RTUs and cascade_from (if set) a
+  /// loop, else not_found; a non-finite number, or CASCADE without cascade_from, is a bad_request,
+  /// as is a value a CHECK refuses (mode, on_bad_measurement, scan_period_ms, output limits).
+  virtual pid_loop_record create_pid_loop(const pid_loop_record& loop,
+                                          const audit_entry& audit) = 0;
+  /// Writes every column of the row `loop.id` (created_at excepted) with updated_at = now, and
+  /// returns the stored row. A missing id is not_found; the rest as for create, and a
+  /// cascade_from that would close a cycle of cascades is a bad_request.
+  virtual pid_loop_record update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
+                                          const audit_entry& audit) = 0;
+  /// A missing id is not_found; a loop that is the cascade_from of another is a conflict.
+  virtual void delete_pid_loop(std::int64_t id, const audit_entry& audit) = 0;
+  /// What a running loop persists so that a restart resumes it: the last output, the setpoint it
+  /// tracked and its mode. No audit row and no updated_at (that is the configuration's time): one
+  /// statement, and none written when nothing changed. Returns whether the row changed. A missing
+  /// id is not_found; a non-finite number, a mode the CHECK refuses, or CASCADE for a loop without
+  /// cascade_from is a bad_request.
+  virtual bool save_pid_output(std::int64_t id, double output, double setpoint,
+                               std::string_view mode) = 0;
 
   // --- field diagnostics (profinet_diagnostics) ---
   virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;

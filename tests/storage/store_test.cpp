@@ -22,7 +22,8 @@ using storage::storage_error;
 
 constexpr timestamp_ms t0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 
-// The contract's tables and their columns (seeds/wtc-api-v1.md), plus schema_version.
+// The contract's tables and their columns (seeds/wtc-api-v1.md), plus schema_version and the
+// columns later migrations added.
 const std::map<std::string, std::vector<std::string>> expected_tables = {
     {"users",
      {"id", "username", "password_hash", "role", "active", "sync_to_rtus", "created_at",
@@ -75,13 +76,15 @@ const std::map<std::string, std::vector<std::string>> expected_tables = {
     {"pid_loops",
      {"id", "name", "enabled", "input_rtu", "input_slot", "output_rtu", "output_slot", "kp", "ki",
       "kd", "setpoint", "output_min", "output_max", "deadband", "integral_limit",
-      "derivative_filter", "mode", "created_at", "updated_at"}},
+      "derivative_filter", "mode", "created_at", "updated_at",
+      // migration 0003
+      "scan_period_ms", "output", "on_bad_measurement", "safe_output", "cascade_from"}},
     {"profinet_diagnostics",
      {"id", "rtu_id", "timestamp", "level", "source", "message", "details"}},
     {"schema_version", {"version", "applied_at", "description"}},
 };
 
-// Every index the contract names, plus the three of its "critical indexes" note.
+// Every index the contract names, plus the three of its "critical indexes" note, plus ours.
 const std::vector<std::string> expected_indexes = {
     "ix_users_username",
     "ix_user_sessions_expires",
@@ -117,6 +120,8 @@ const std::vector<std::string> expected_indexes = {
     "ix_profinet_diag_level",
     "ix_alarm_events_state_activated_at",
     "ix_audit_log_timestamp_user",
+    // migration 0003
+    "ix_pid_loops_cascade_from",
 };
 
 std::vector<std::string> sorted(std::vector<std::string> names) {
