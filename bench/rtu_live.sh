@@ -3,7 +3,8 @@
 # slots each) polled by wtcd every CYCLE_MS, and WebSocket clients on /ws/live.
 #
 # Usage: bench/rtu_live.sh [--raw DIR] [BUILD_DIR]
-#   BUILD_DIR  the build with apps/wtcd and apps/wtc-rtu-sim (default build/release)
+#   BUILD_DIR  the build with apps/wtcd, apps/wtc-rtu-sim and (WS_CLIENT=cpp) bench/wtc-ws-load
+#              (default build/release)
 #   --raw DIR  keep the raw files (snapshots, client results, logs) in DIR
 #
 # It runs these phases, one after the other, on one wtcd and one simulator:
@@ -17,16 +18,19 @@
 #
 # Environment:
 #   DURATION (s, default 30), SETTLE (s, default 10), RTUS (100), CYCLE_MS (100),
-#   CLIENTS ("100 1000": the fan-out phases; "" for none), PROCS (1: node processes sharing the
+#   CLIENTS ("100 1000": the fan-out phases; "" for none), PROCS (1: client processes sharing the
 #   clients of a fan-out phase), BASELINE (1: run the "poll only" phase; 0 skips it),
+#   WS_CLIENT (cpp: the fan-out phases' clients are BUILD_DIR/bench/wtc-ws-load, one thread of
+#   C++; node: bench/ws_clients.mjs. The 1-client phase always uses ws_clients.mjs --validate),
 #   SIM_PORT (0: every RTU on a free port; else RTU i listens on SIM_PORT + i),
 #   SCAN_MS (the simulator's scan period, default CYCLE_MS),
 #   PERF (0; 1: `perf record -g` of wtcd during each window, summary in PHASE.perf.txt: use --raw).
 #
 # Latency is measured by the clients: the time they handle a sensor_update minus its
 # data.timestamp, which the rtu_actor stamps (wall clock, whole ms) when it has the cycle's
-# values. Needs node (v18+) with bench/node_modules (npm install --prefix bench), curl and
-# /usr/bin/python3. Every process it starts is stopped on exit, by its pid.
+# values. Needs node (v18+) with bench/node_modules (npm install --prefix bench) for the 1-client
+# phase and to merge the clients' results, curl and /usr/bin/python3. Every process it starts is
+# stopped on exit, by its pid.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +38,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 readonly SCRIPT_DIR REPO_ROOT
 readonly PY=/usr/bin/python3   # Debian's python: plain python3 may be a pyenv shim
 readonly API="$SCRIPT_DIR/rtu_live_api.py"
-readonly CLIENT="$SCRIPT_DIR/ws_clients.mjs"
+readonly CLIENT="$SCRIPT_DIR/ws_clients.mjs"   # node client: --validate, --merge
 readonly ADMIN_PASSWORD=bench-admin-pw
 readonly DURATION="${DURATION:-30}"
 readonly SETTLE="${SETTLE:-10}"
@@ -46,6 +50,7 @@ readonly BASELINE="${BASELINE:-1}"
 readonly SIM_PORT="${SIM_PORT:-0}"
 readonly SCAN_MS="${SCAN_MS:-$CYCLE_MS}"
 readonly PERF="${PERF:-0}"
+readonly WS_CLIENT="${WS_CLIENT:-cpp}"   # the fan-out phases' client: cpp (wtc-ws-load) or node
 readonly START_TIMEOUT_S=30
 readonly JOIN_TIMEOUT=300   # s for every client of a phase to connect and join the hub
 HZ="$(getconf CLK_TCK)"
@@ -54,11 +59,14 @@ PT=0
 readonly HZ
 
 BUILD_DIR="build/release"
+LOAD_BIN=""   # BUILD_DIR/bench/wtc-ws-load
+CLIENT_CMD=()
+CLIENT_KIND=""
 RAW_DIR=""
 WORK_DIR=""
 WTCD_PID=""
 SIM_PID=""
-NODE_PIDS=()
+CLIENT_PIDS=()
 PERF_PID=""
 PROBE_PID=""
 BASE=""
@@ -100,8 +108,8 @@ stop_pid() {
 
 stop_clients() {
   local pid
-  for pid in "${NODE_PIDS[@]}"; do stop_pid "$pid"; done
-  NODE_PIDS=()
+  for pid in "${CLIENT_PIDS[@]}"; do stop_pid "$pid"; done
+  CLIENT_PIDS=()
 }
 
 cleanup() {
@@ -216,24 +224,36 @@ login() {
     || die "no token in login response: $resp"
 }
 
-# Starts `total` clients in `procs` node processes; waits until every one has joined the hub.
+# The client program of a phase, into CLIENT_CMD (and its name, for the report, into CLIENT_KIND):
+# ws_clients.mjs --validate when every message is to be checked, else WS_CLIENT's. Both take the
+# same options and write the same result file.
+client_command() {
+  if [[ "$1" == 1 ]]; then
+    CLIENT_CMD=(node "$CLIENT" --validate); CLIENT_KIND="node --validate"
+  elif [[ "$WS_CLIENT" == cpp ]]; then
+    CLIENT_CMD=("$LOAD_BIN"); CLIENT_KIND="wtc-ws-load"
+  else
+    CLIENT_CMD=(node "$CLIENT"); CLIENT_KIND="node"
+  fi
+}
+
+# Starts `total` clients in `procs` client processes; waits until every one has joined the hub.
 start_clients() {
   local name="$1" total="$2" procs="$3" validate="$4" i n
   ((procs > total)) && procs="$total"
-  local -a extra=()
-  [[ "$validate" == 1 ]] && extra=(--validate)
+  client_command "$validate"
   for ((i = 0; i < procs; i++)); do
     n=$(((total + i) / procs))  # split as evenly as possible
-    node "$CLIENT" --url "ws://${BASE#http://}/ws/live" --clients "$n" --cycle-ms "$CYCLE_MS" \
+    "${CLIENT_CMD[@]}" --url "ws://${BASE#http://}/ws/live" --clients "$n" --cycle-ms "$CYCLE_MS" \
       --connect-timeout "$JOIN_TIMEOUT" \
-      --out "$WORK_DIR/$name-client$i.json" "${extra[@]}" \
+      --out "$WORK_DIR/$name-client$i.json" \
       >"$WORK_DIR/$name-client$i.out" 2>"$WORK_DIR/$name-client$i.err" &
-    NODE_PIDS+=($!)
+    CLIENT_PIDS+=($!)
   done
   local deadline=$((SECONDS + JOIN_TIMEOUT))
   for ((i = 0; i < procs; i++)); do
     until grep -q '^ready ' "$WORK_DIR/$name-client$i.out" 2>/dev/null; do
-      kill -0 "${NODE_PIDS[$i]}" 2>/dev/null \
+      kill -0 "${CLIENT_PIDS[$i]}" 2>/dev/null \
         || { cat "$WORK_DIR/$name-client$i.err" >&2; die "client process $i exited before it was ready"; }
       ((SECONDS < deadline)) || die "clients of $name not ready within ${JOIN_TIMEOUT}s"
       sleep 0.2
@@ -245,10 +265,10 @@ start_clients() {
 collect_clients() {
   local name="$1" out="$2" i
   local -a files=()
-  for i in "${!NODE_PIDS[@]}"; do
+  for i in "${!CLIENT_PIDS[@]}"; do
     local deadline=$((SECONDS + 60))
     until grep -q '^done' "$WORK_DIR/$name-client$i.out" 2>/dev/null; do
-      kill -0 "${NODE_PIDS[$i]}" 2>/dev/null || break
+      kill -0 "${CLIENT_PIDS[$i]}" 2>/dev/null || break
       ((SECONDS < deadline)) || { log "client process $i wrote no result within 60 s"; break; }
       sleep 0.2
     done
@@ -278,9 +298,9 @@ run_phase() {
   machine_busy; mb0=$MB
   proc_ticks "$WTCD_PID"; w0=$PT
   proc_ticks "$SIM_PID"; s0=$PT
-  for pid in "${NODE_PIDS[@]}"; do proc_ticks "$pid"; c0=$((c0 + PT)); done
+  for pid in "${CLIENT_PIDS[@]}"; do proc_ticks "$pid"; c0=$((c0 + PT)); done
   t0=$EPOCHREALTIME
-  for pid in "${NODE_PIDS[@]}"; do kill -USR1 "$pid"; done
+  for pid in "${CLIENT_PIDS[@]}"; do kill -USR1 "$pid"; done
   if ((PERF)); then
     perf record -q -F 499 -g -p "$WTCD_PID" -o "$WORK_DIR/$tag.perf.data" -- sleep "$DURATION" \
       >/dev/null 2>&1 &
@@ -305,11 +325,11 @@ run_phase() {
   machine_busy; mb1=$MB
   proc_ticks "$WTCD_PID"; w1=$PT
   proc_ticks "$SIM_PID"; s1=$PT
-  for pid in "${NODE_PIDS[@]}"; do proc_ticks "$pid"; c1=$((c1 + PT)); done
+  for pid in "${CLIENT_PIDS[@]}"; do proc_ticks "$pid"; c1=$((c1 + PT)); done
   t1=$EPOCHREALTIME
   local kq_server kq_client
   read -r kq_server kq_client < <(kernel_queues)
-  for pid in "${NODE_PIDS[@]}"; do kill -USR2 "$pid"; done
+  for pid in "${CLIENT_PIDS[@]}"; do kill -USR2 "$pid"; done
   thread_ticks "$WTCD_PID" "$WORK_DIR/$tag-threads-after.txt"
   if [[ -n "$PERF_PID" ]]; then
     wait "$PERF_PID" 2>/dev/null || true
@@ -335,7 +355,7 @@ run_phase() {
     'BEGIN { f = b - o; if (f < 0) f = 0; printf "%.1f", 100 * f / hz / s }')"
   if ((clients > 0)); then
     collect_clients "$tag" "$WORK_DIR/$tag-clients.json"
-    client_arg=(client="$WORK_DIR/$tag-clients.json")
+    client_arg=(client="$WORK_DIR/$tag-clients.json" ws_client="$CLIENT_KIND")
   fi
   "$PY" "$API" phase "$WORK_DIR/$tag-phase.json" name="$name" clients="$clients" \
     window_s="$window" loadavg="$load" wtcd_cpu="$(pct_of_core $((w1 - w0)) "$window")" \
@@ -355,7 +375,13 @@ print_machine() {
   echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "machine:  $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr); loadavg $LOAD_AT_START before the run"
   echo "setup:    $RTUS RTUs x 16 slots ($SENSORS sensors), cycle ${CYCLE_MS} ms, one wtc-rtu-sim (scan ${SCAN_MS} ms); wtcd,"
-  echo "          SQLite, WTC_LOG_LEVEL=warning; node $(node --version) clients; all on the same cores (not pinned)"
+  echo "          SQLite, WTC_LOG_LEVEL=warning; all on the same cores (not pinned)"
+  echo "clients:  1 client: node $(node --version) bench/ws_clients.mjs --validate; fan-out phases (WS_CLIENT=$WS_CLIENT):"
+  if [[ "$WS_CLIENT" == cpp ]]; then
+    echo "          $LOAD_BIN (C++, epoll, one thread), $PROCS process(es) per phase"
+  else
+    echo "          node $(node --version) bench/ws_clients.mjs, $PROCS process(es) per phase"
+  fi
   echo "window:   ${DURATION}s per phase after ${SETTLE}s of settling; CPU in % of one core;"
   echo "          'other CPU' = CPU of processes other than wtcd, the simulator and the clients"
   echo "wtcd:     $WTCD_BIN ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO_ROOT" diff --quiet HEAD 2>/dev/null || echo ', dirty tree'))"
@@ -370,6 +396,15 @@ main() {
   WTCD_BIN="$BUILD_DIR/apps/wtcd"
   local sim_bin="$BUILD_DIR/apps/wtc-rtu-sim"
   [[ -x "$WTCD_BIN" && -x "$sim_bin" ]] || die "no $WTCD_BIN or $sim_bin (cmake --preset release && cmake --build --preset release --target wtcd wtc-rtu-sim)"
+  LOAD_BIN="$BUILD_DIR/bench/wtc-ws-load"
+  case "$WS_CLIENT" in
+    cpp)
+      if [[ -n "${CLIENTS// /}" && ! -x "$LOAD_BIN" ]]; then
+        die "WS_CLIENT=cpp: no $LOAD_BIN (cmake --build --preset release --target wtc-ws-load; or WS_CLIENT=node)"
+      fi ;;
+    node) ;;
+    *) die "WS_CLIENT must be cpp or node, not '$WS_CLIENT'" ;;
+  esac
   command -v node >/dev/null || die "node not found"
   command -v curl >/dev/null || die "curl not found"
   if ((PERF)); then command -v perf >/dev/null || die "PERF=1 needs perf"; fi
