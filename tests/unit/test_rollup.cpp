@@ -11,16 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "core/rollup.hpp"
-
-namespace wtc::core {
-
-// Readable failures. Inline, and the same in every test file that prints samples (ODR).
-inline void PrintTo(const historian_sample& s, std::ostream* os) {
-  static const char* const names[] = {"GOOD", "UNCERTAIN", "BAD"};
-  *os << "{" << s.timestamp << ", " << s.value << ", " << names[static_cast<int>(s.q)] << "}";
-}
-
-}  // namespace wtc::core
+#include "historian_print.hpp"
 
 namespace {
 
