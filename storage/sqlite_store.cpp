@@ -1227,6 +1227,33 @@ void sqlite_store::check_pid_references(const pid_loop_record& loop, bool existi
                                                " would make the loop its own cascade source");
 }
 
+/// Binds a loop's columns from name to cascade_from, in the order of sql_insert_pid_loop and
+/// sql_update_pid_loop.
+sqlite_store::query& sqlite_store::bind_pid_columns(query& q, const pid_loop_record& loop) {
+  return q.text(loop.name)
+      .boolean(loop.enabled)
+      .text(loop.input_rtu)
+      .int64(loop.input_slot)
+      .text(loop.output_rtu)
+      .int64(loop.output_slot)
+      .real(loop.kp)
+      .real(loop.ki)
+      .real(loop.kd)
+      .real(loop.setpoint)
+      .real(loop.output_min)
+      .real(loop.output_max)
+      .real(loop.deadband)
+      .real(loop.integral_limit)
+      .real(loop.derivative_filter)
+      .text(loop.mode)
+      .int64(loop.scan_period_ms)
+      .boolean(loop.has_output)
+      .real(loop.output)
+      .text(loop.on_bad_measurement)
+      .real(loop.safe_output)
+      .int64(loop.cascade_from);
+}
+
 pid_loop_record sqlite_store::create_pid_loop(const pid_loop_record& loop,
                                               const audit_entry& audit) {
   std::string context = "create PID loop '" + loop.name + "'";
@@ -1236,30 +1263,7 @@ pid_loop_record sqlite_store::create_pid_loop(const pid_loop_record& loop,
   pid_loop_record stored;
   {
     query q(*this, sql_insert_pid_loop, context);
-    q.text(loop.name)
-        .boolean(loop.enabled)
-        .text(loop.input_rtu)
-        .int64(loop.input_slot)
-        .text(loop.output_rtu)
-        .int64(loop.output_slot)
-        .real(loop.kp)
-        .real(loop.ki)
-        .real(loop.kd)
-        .real(loop.setpoint)
-        .real(loop.output_min)
-        .real(loop.output_max)
-        .real(loop.deadband)
-        .real(loop.integral_limit)
-        .real(loop.derivative_filter)
-        .text(loop.mode)
-        .int64(loop.scan_period_ms)
-        .boolean(loop.has_output)
-        .real(loop.output)
-        .text(loop.on_bad_measurement)
-        .real(loop.safe_output)
-        .int64(loop.cascade_from)
-        .int64(loop.created_at)
-        .int64(loop.updated_at);
+    bind_pid_columns(q, loop).int64(loop.created_at).int64(loop.updated_at);
     q.step();
     stored = q.get_pid_loop();
   }
@@ -1283,30 +1287,7 @@ pid_loop_record sqlite_store::update_pid_loop(const pid_loop_record& loop, times
   pid_loop_record stored;
   {
     query q(*this, sql_update_pid_loop, context);
-    q.int64(loop.id)
-        .text(loop.name)
-        .boolean(loop.enabled)
-        .text(loop.input_rtu)
-        .int64(loop.input_slot)
-        .text(loop.output_rtu)
-        .int64(loop.output_slot)
-        .real(loop.kp)
-        .real(loop.ki)
-        .real(loop.kd)
-        .real(loop.setpoint)
-        .real(loop.output_min)
-        .real(loop.output_max)
-        .real(loop.deadband)
-        .real(loop.integral_limit)
-        .real(loop.derivative_filter)
-        .text(loop.mode)
-        .int64(loop.scan_period_ms)
-        .boolean(loop.has_output)
-        .real(loop.output)
-        .text(loop.on_bad_measurement)
-        .real(loop.safe_output)
-        .int64(loop.cascade_from)
-        .int64(now);
+    bind_pid_columns(q.int64(loop.id), loop).int64(now);
     q.step();
     stored = q.get_pid_loop();
   }

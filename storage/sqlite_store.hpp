@@ -92,6 +92,7 @@ class sqlite_store final : public store {
   };
   class query;
   class transaction;
+  static query& bind_pid_columns(query& q, const pid_loop_record& loop);
 
   sqlite3_stmt* prepared(std::string_view sql, std::string_view context);
   [[noreturn]] void fail(int rc, std::string_view context) const;
