@@ -126,6 +126,28 @@ void publish(self_ptr self, const core::pid_result& r) {
   }
 }
 
+/// Saves the output, setpoint and mode when one of them changed (the output by more than 0.1% of
+/// its span), at most once per save_interval: storage then holds what a restart continues from.
+void save_state(self_ptr self, const core::pid_result& r) {
+  auto& st = self->state;
+  const auto now_us = steady_us();
+  const auto& settings = st.controller.settings();
+  const std::string mode(core::to_string(settings.mode));
+  const double span = settings.output_max - settings.output_min;
+  const bool changed = std::abs(r.output - st.saved_output) > 0.001 * span ||
+                       r.setpoint != st.saved_setpoint || mode != st.saved_mode;
+  if (!changed || now_us - st.saved_at_us < us_of(st.config.save_interval))
+    return;
+  auto storage = storage_of(self);
+  if (!storage)
+    return;
+  caf::anon_send(storage, pid_output_atom::value, st.config.loop.id, r.output, r.setpoint, mode);
+  st.saved_output = r.output;
+  st.saved_setpoint = r.setpoint;
+  st.saved_mode = mode;
+  st.saved_at_us = now_us;
+}
+
 void scan(self_ptr self) {
   auto& st = self->state;
   const auto now_us = steady_us();
@@ -144,6 +166,7 @@ void scan(self_ptr self) {
   const bool due = now_us - st.written_at_us >= us_of(st.config.refresh_output);
   if (st.config.loop.enabled && (changed || due))
     write_output(self, r.output);
+  save_state(self, r);
   publish(self, r);
 
   const auto next = st.schedule.next_deadline(steady_us());
@@ -186,6 +209,9 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   // A restart continues from the output the loop had: bumpless, whatever the mode.
   if (st.config.loop.has_output)
     st.controller.initialise_output(st.config.loop.output);
+  st.saved_output = st.config.loop.output;
+  st.saved_setpoint = st.config.loop.setpoint;
+  st.saved_mode = st.config.loop.mode;
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
     if (s.bus && down.source == s.bus.address()) {

@@ -31,6 +31,9 @@ struct pid_actor_config {
   std::chrono::milliseconds stale_after{3000};
   /// An unchanged output is written again this often, so an RTU that restarted gets it back.
   std::chrono::milliseconds refresh_output{std::chrono::seconds(10)};
+  /// The runtime state (output, setpoint, mode) is saved when it changes, at most this often, so
+  /// that a restarted loop continues from where it was.
+  std::chrono::milliseconds save_interval{std::chrono::seconds(1)};
   /// How soon to look for the field bus again while it is not registered.
   std::chrono::milliseconds resubscribe_delay{250};
 };
@@ -65,6 +68,11 @@ struct pid_actor_state {
   double written_output = 0.0;
   std::int64_t written_at_us = 0;
   bool has_written = false;
+  // What storage holds of the runtime state (output, setpoint, mode), and since when.
+  double saved_output = 0.0;
+  double saved_setpoint = 0.0;
+  std::string saved_mode;
+  std::int64_t saved_at_us = 0;
   pid_snapshot last;
 };
 

@@ -38,6 +38,16 @@ caf::behavior fake_rtus(caf::event_based_actor*, caf::actor observer) {
   };
 }
 
+/// Stands in for storage: passes the loop's saved state on to the test.
+caf::behavior fake_storage(caf::event_based_actor*, caf::actor observer) {
+  return {
+      [observer](pid_output_atom a, std::int64_t id, double output, double setpoint,
+                 const std::string& mode) {
+        caf::anon_send(observer, a, id, output, setpoint, mode);
+      },
+  };
+}
+
 class PidActorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -45,12 +55,14 @@ class PidActorTest : public ::testing::Test {
     sys.registry().put(names::field_bus, caf::actor_cast<caf::strong_actor_ptr>(bus));
     rtus = sys.spawn(fake_rtus, caf::actor_cast<caf::actor>(self));
     sys.registry().put(names::rtus, caf::actor_cast<caf::strong_actor_ptr>(rtus));
+    storage = sys.spawn(fake_storage, caf::actor_cast<caf::actor>(self));
+    sys.registry().put(names::storage, caf::actor_cast<caf::strong_actor_ptr>(storage));
     // The test stands in for the live hub, to see each scan's pid_update.
     sys.registry().put(names::live_hub, caf::actor_cast<caf::strong_actor_ptr>(self.ptr()));
   }
 
   void TearDown() override {
-    for (auto& a : {loop, rtus, caf::actor_cast<caf::actor>(bus)})
+    for (auto& a : {loop, rtus, storage, caf::actor_cast<caf::actor>(bus)})
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
@@ -140,6 +152,7 @@ class PidActorTest : public ::testing::Test {
   caf::scoped_actor self{sys};
   field_bus_api bus;
   caf::actor rtus;
+  caf::actor storage;
   caf::actor loop;
 };
 
@@ -185,6 +198,27 @@ TEST_F(PidActorTest, ASetpointChangeMovesTheOutput) {
       .receive([](caf::ok_atom) {}, [](caf::error& e) { FAIL() << to_string(e); });
   ASSERT_TRUE(wait_for_scan_of(7.0));
   EXPECT_TRUE(wait_for_duty(1.0)) << "kp 10 × the setpoint's step of 0.1";
+}
+
+TEST_F(PidActorTest, SavesItsOutputSetpointAndModeWhenTheyChange) {
+  auto r = ph_loop();
+  r.id = 42;
+  start(r);
+  ASSERT_TRUE(wait_for_scan_of(7.0));
+  ASSERT_TRUE(wait_for_scan_of(6.9));
+  ASSERT_TRUE(wait_for_duty(1.0));
+  bool saved = false;
+  self->receive(
+      [&](pid_output_atom, std::int64_t id, double output, double setpoint,
+          const std::string& mode) {
+        EXPECT_EQ(id, 42);
+        EXPECT_NEAR(output, 1.0, 1e-9);
+        EXPECT_EQ(setpoint, 7.5);
+        EXPECT_EQ(mode, "AUTO");
+        saved = true;
+      },
+      caf::after(2s) >> [] {});
+  EXPECT_TRUE(saved) << "a restarted loop continues from the saved output";
 }
 
 }  // namespace
