@@ -80,6 +80,10 @@ class PidActorTest : public ::testing::Test {
     r.kd = 0.0;
     r.setpoint = 7.5;
     r.mode = "AUTO";
+    // As stored by a previous run: the loop continues bumplessly from 0, whether its first scan
+    // has a measurement or not.
+    r.has_output = true;
+    r.output = 0.0;
     return r;
   }
 
@@ -87,7 +91,7 @@ class PidActorTest : public ::testing::Test {
     pid_actor_config c;
     c.loop = r;
     c.scan_period = 50ms;
-    c.stale_after = 500ms;
+    c.stale_after = 5s;  // long: a loaded test machine must not make the measurement stale
     loop = sys.spawn(pid_actor, c);
   }
 
@@ -158,8 +162,7 @@ class PidActorTest : public ::testing::Test {
 
 TEST_F(PidActorTest, StartsBumplesslyAndMovesTheOutputWithTheError) {
   start(ph_loop());
-  // No output yet: the loop starts from 0 (nothing to hold), and the first good measurement
-  // does not step it.
+  // The loop continues from its stored output, 0: the first good measurement does not step it.
   ASSERT_TRUE(wait_for_scan_of(7.0));
   EXPECT_TRUE(wait_for_duty(0.0));
   // From there the P term acts on the change of the error: kp 10 × 0.1.
