@@ -190,6 +190,40 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
           return caf::ok_atom::value;
         });
       },
+      [&db](caf::get_atom, pid_atom,
+            const std::string& station) -> caf::result<std::vector<pid_loop_record>> {
+        return guarded([&] { return db.list_pid_loops(station); });
+      },
+      [&db](caf::get_atom, pid_atom, std::int64_t id) -> caf::result<pid_loop_record> {
+        return guarded([&]() -> pid_loop_record {
+          if (auto found = db.get_pid_loop(id))
+            return *found;
+          throw storage::storage_error(errc::not_found,
+                                       "no PID loop with id " + std::to_string(id));
+        });
+      },
+      [&db](create_atom, const pid_loop_record& loop,
+            const audit_entry& audit) -> caf::result<pid_loop_record> {
+        return guarded([&] { return db.create_pid_loop(loop, audit); });
+      },
+      [&db](caf::update_atom, const pid_loop_record& loop,
+            const audit_entry& audit) -> caf::result<pid_loop_record> {
+        return guarded([&] { return db.update_pid_loop(loop, audit.timestamp, audit); });
+      },
+      [&db](caf::delete_atom, pid_atom, std::int64_t id,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_pid_loop(id, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](pid_output_atom, std::int64_t id, double output, double setpoint,
+            const std::string& mode) {
+        guarded([&] {
+          db.save_pid_output(id, output, setpoint, mode);
+          return caf::ok_atom::value;
+        });
+      },
       [&db](caf::get_atom, sensors_atom,
             std::int64_t rtu_id) -> caf::result<std::vector<sensor_record>> {
         return guarded([&] { return db.list_sensors(rtu_id); });

@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
@@ -75,6 +76,14 @@ using storage_api = caf::typed_actor<
     caf::replies_to<caf::get_atom, actuators_atom, std::int64_t>::with<std::vector<control_record>>,
     caf::reacts_to<diag_atom, diagnostic_record>,
     caf::replies_to<caf::get_atom, diag_atom, std::int64_t, page>::with<paged<diagnostic_record>>,
+    // PID loops: by station (input or output RTU; empty: all), by id, and their changes
+    caf::replies_to<caf::get_atom, pid_atom, std::string>::with<std::vector<pid_loop_record>>,
+    caf::replies_to<caf::get_atom, pid_atom, std::int64_t>::with<pid_loop_record>,
+    caf::replies_to<create_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
+    caf::replies_to<caf::update_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
+    caf::replies_to<caf::delete_atom, pid_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
+    // loop id, output, setpoint, mode: the loop's runtime state, not audited
+    caf::reacts_to<pid_output_atom, std::int64_t, double, double, std::string>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.
