@@ -1,5 +1,6 @@
 #include "actors/pid_actor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -11,8 +12,8 @@
 #include <caf/system_messages.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/storage_access.hpp"
 #include "core/time.hpp"
+#include "messages/errors.hpp"
 #include "messages/live.hpp"
 
 namespace wtc {
@@ -66,10 +67,10 @@ void on_samples(self_ptr self, const sample_batch& batch) {
     }
 }
 
-/// Writes `output` to the output slot as a PWM duty. The rtu_actor refuses a command while the
-/// RTU is not running or reports an interlock; the loop then tries again at the next change or
-/// refresh.
-void write_output(self_ptr self, double output) {
+/// Writes `output` to the output slot as a PWM duty (0 to 100 %). The rtu_actor refuses a
+/// command while the RTU is not running or reports an interlock; the loop then tries again at the
+/// next scan, and logs the reason once.
+void write_output(self_ptr self, double output, std::int64_t measured_at_us) {
   auto& st = self->state;
   auto rtus = lookup<rtus_api>(self->system(), names::rtus);
   if (!rtus)
@@ -77,35 +78,75 @@ void write_output(self_ptr self, double output) {
   actuator_command cmd;
   cmd.slot = st.config.loop.output_slot;
   cmd.command = command_kind::pwm;
-  cmd.pwm_duty = output;
+  cmd.pwm_duty = std::clamp(output, 0.0, 100.0);
   request_origin origin;
   origin.username = "pid:" + st.config.loop.name;
   origin.user_role = role::operator_;
+  origin.control_loop = true;
   self->request(rtus, std::chrono::seconds(5), command_atom::value, st.config.loop.output_rtu, cmd,
                 origin)
-      .then([](const actuator_state&) {},
-            [self](const caf::error& err) {
-              spdlog::debug("pid loop '{}': output not written: {}", self->state.config.loop.name,
-                            self->system().render(err));
-              self->state.has_written = false;  // try again at the next scan
-            });
+      .then(
+          [self, measured_at_us](const actuator_state&) {
+            auto& s = self->state;
+            if (s.config.timing && measured_at_us != 0)
+              s.config.timing->sample_to_command.record(steady_us() - measured_at_us);
+            if (!s.output_error.empty())
+              spdlog::info("pid loop '{}': writing its output again", s.config.loop.name);
+            s.output_error.clear();
+          },
+          [self](const caf::error& err) {
+            auto& s = self->state;
+            auto why = self->system().render(err);
+            if (why != s.output_error)
+              spdlog::warn("pid loop '{}': output not written to {} slot {}: {}",
+                           s.config.loop.name, s.config.loop.output_rtu, s.config.loop.output_slot,
+                           why);
+            s.output_error = std::move(why);
+            s.has_written = false;  // try again at the next scan
+          });
   st.written_output = output;
   st.written_at_us = steady_us();
   st.has_written = true;
 }
 
+/// The loop's row as it runs now: the setpoint it tracks, its mode and its last output.
+pid_loop_record current_record(self_ptr self) {
+  auto& st = self->state;
+  auto loop = st.config.loop;
+  const auto& settings = st.controller.settings();
+  loop.setpoint = settings.setpoint;
+  loop.mode = std::string(core::to_string(settings.mode));
+  if (st.controller.state().has_output) {
+    loop.has_output = true;
+    loop.output = st.controller.state().last_output;
+  }
+  return loop;
+}
+
+/// Tells the owner what the loop does: every report_interval, and at once when asked to.
+void report(self_ptr self, bool now) {
+  auto& st = self->state;
+  const auto at = steady_us();
+  if (!st.config.owner || (!now && at - st.reported_at_us < us_of(st.config.report_interval)))
+    return;
+  self->send(st.config.owner, pid_atom::value, st.last);
+  st.reported_at_us = at;
+}
+
 void publish(self_ptr self, const core::pid_result& r) {
   auto& st = self->state;
-  pid_snapshot snap;
+  const auto before = st.last;
+  pid_snapshot& snap = st.last;
   snap.loop_id = st.config.loop.id;
   snap.pv = st.pv;
   snap.has_pv = st.has_pv;
   snap.sp = r.setpoint;
   snap.cv = r.output;
+  snap.has_cv = true;
   snap.mode = std::string(core::to_string(st.controller.settings().mode));
   snap.status = std::string(core::to_string(r.status));
   snap.at = core::now_ms();
-  st.last = snap;
+  report(self, snap.mode != before.mode || snap.status != before.status);
 
   if (auto hub = lookup<live_hub_api>(self->system(), names::live_hub)) {
     live_message msg;
@@ -126,31 +167,20 @@ void publish(self_ptr self, const core::pid_result& r) {
   }
 }
 
-/// Saves the output, setpoint and mode when one of them changed (the output by more than 0.1% of
-/// its span), at most once per save_interval: storage then holds what a restart continues from.
-void save_state(self_ptr self, const core::pid_result& r) {
+void schedule_next_scan(self_ptr self) {
   auto& st = self->state;
   const auto now_us = steady_us();
-  const auto& settings = st.controller.settings();
-  const std::string mode(core::to_string(settings.mode));
-  const double span = settings.output_max - settings.output_min;
-  const bool changed = std::abs(r.output - st.saved_output) > 0.001 * span ||
-                       r.setpoint != st.saved_setpoint || mode != st.saved_mode;
-  if (!changed || now_us - st.saved_at_us < us_of(st.config.save_interval))
-    return;
-  auto storage = storage_of(self);
-  if (!storage)
-    return;
-  caf::anon_send(storage, pid_output_atom::value, st.config.loop.id, r.output, r.setpoint, mode);
-  st.saved_output = r.output;
-  st.saved_setpoint = r.setpoint;
-  st.saved_mode = mode;
-  st.saved_at_us = now_us;
+  st.deadline_us = st.schedule.next_deadline(now_us);
+  self->delayed_send(self,
+                     std::chrono::microseconds(std::max<std::int64_t>(0, st.deadline_us - now_us)),
+                     scan_atom::value);
 }
 
 void scan(self_ptr self) {
   auto& st = self->state;
   const auto now_us = steady_us();
+  if (st.config.timing)
+    st.config.timing->scan_lateness.record(now_us - st.deadline_us);
   core::pid_input in;
   const bool fresh = st.has_pv && now_us - st.pv_at_us <= us_of(st.config.stale_after);
   in.measurement = st.pv;
@@ -162,16 +192,44 @@ void scan(self_ptr self) {
   st.last_step_us = now_us;
   const auto r = st.controller.step(in);
 
-  const bool changed = !st.has_written || std::abs(r.output - st.written_output) > 1e-6;
-  const bool due = now_us - st.written_at_us >= us_of(st.config.refresh_output);
-  if (st.config.loop.enabled && (changed || due))
-    write_output(self, r.output);
-  save_state(self, r);
+  for (const auto& inner : st.inner_loops)
+    self->send(inner, cascade_atom::value, r.output);
+  if (st.config.drives_actuator) {
+    const bool changed = !st.has_written || std::abs(r.output - st.written_output) > 1e-6;
+    const bool due = now_us - st.written_at_us >= us_of(st.config.refresh_output);
+    if (changed || due)
+      write_output(self, r.output, in.measurement_quality == quality::bad ? 0 : st.pv_at_us);
+  }
   publish(self, r);
+  schedule_next_scan(self);
+}
 
-  const auto next = st.schedule.next_deadline(steady_us());
-  self->delayed_send(self, std::chrono::microseconds(std::max<std::int64_t>(0, next - steady_us())),
-                     scan_atom::value);
+/// Applies an operator's or engineer's change to the running loop, all of it or nothing.
+caf::result<pid_snapshot> change(self_ptr self, const pid_loop_patch& patch) {
+  auto& st = self->state;
+  const auto next = patched(current_record(self), patch);
+  core::pid_settings settings;
+  try {
+    settings = settings_of(next, st.config.scan_period);
+  } catch (const std::invalid_argument& e) {
+    return make_error(errc::bad_request, e.what());
+  }
+  if (patch.sets(pid_field::output) && settings.mode != core::pid_mode::manual)
+    return make_error(errc::bad_request, "an output is only taken in MANUAL mode");
+  if (auto error = st.controller.configure(settings); !error.empty())
+    return make_error(errc::bad_request, error);
+  if (patch.sets(pid_field::output))
+    st.controller.set_manual_output(patch.values.output);
+  st.config.loop = current_record(self);
+  st.last.loop_id = st.config.loop.id;
+  st.last.sp = st.controller.settings().setpoint;
+  st.last.mode = st.config.loop.mode;
+  if (st.controller.state().has_output) {
+    st.last.cv = st.controller.state().last_output;
+    st.last.has_cv = true;
+  }
+  report(self, true);
+  return st.last;
 }
 
 }  // namespace
@@ -209,9 +267,11 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   // A restart continues from the output the loop had: bumpless, whatever the mode.
   if (st.config.loop.has_output)
     st.controller.initialise_output(st.config.loop.output);
-  st.saved_output = st.config.loop.output;
-  st.saved_setpoint = st.config.loop.setpoint;
-  st.saved_mode = st.config.loop.mode;
+  st.last.loop_id = st.config.loop.id;
+  st.last.mode = st.config.loop.mode;
+  st.last.sp = st.config.loop.setpoint;
+  st.last.cv = st.config.loop.output;
+  st.last.has_cv = st.config.loop.has_output;
   self->set_down_handler([self](caf::down_msg& down) {
     auto& s = self->state;
     if (s.bus && down.source == s.bus.address()) {
@@ -221,37 +281,35 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   });
   subscribe_to_bus(self);
   st.schedule.start(steady_us(), us_of(st.config.scan_period));
-  self->delayed_send(self, st.config.scan_period, scan_atom::value);
+  schedule_next_scan(self);
   return {
       [self](const sample_batch& batch) { on_samples(self, batch); },
       [self](scan_atom) { scan(self); },
       [self](subscribe_atom) { subscribe_to_bus(self); },
-      [self](setpoint_atom, double sp) -> caf::result<caf::ok_atom> {
-        auto next = self->state.controller.settings();
-        next.setpoint = sp;
-        if (auto error = self->state.controller.configure(next); !error.empty())
-          return caf::make_error(caf::sec::invalid_argument, error);
-        return caf::ok_atom::value;
-      },
-      [self](mode_atom, const std::string& mode,
-             double manual_output) -> caf::result<caf::ok_atom> {
-        auto next = self->state.controller.settings();
-        if (!core::parse_pid_mode(mode, next.mode))
-          return caf::make_error(caf::sec::invalid_argument,
-                                 "mode must be MANUAL, AUTO or CASCADE");
-        if (auto error = self->state.controller.configure(next); !error.empty())
-          return caf::make_error(caf::sec::invalid_argument, error);
-        if (std::isfinite(manual_output) &&
-            !self->state.controller.set_manual_output(manual_output))
-          return caf::make_error(caf::sec::invalid_argument,
-                                 "a manual output is only taken in MANUAL mode");
-        return caf::ok_atom::value;
+      [self](caf::update_atom, const pid_loop_patch& patch) { return change(self, patch); },
+      [self](caf::get_atom) { return self->state.last; },
+      [self](cascade_atom, bool drives_actuator, std::vector<caf::actor>& inner_loops) {
+        self->state.config.drives_actuator = drives_actuator;
+        self->state.inner_loops = std::move(inner_loops);
       },
       [self](cascade_atom, double outer_output) {
-        self->state.external_setpoint = outer_output;
-        self->state.has_external_setpoint = true;
+        auto& s = self->state;
+        if (s.controller.settings().mode == core::pid_mode::cascade) {
+          s.external_setpoint = outer_output;
+          s.has_external_setpoint = true;
+        } else {
+          // Not in CASCADE: the outer loop follows this loop's setpoint, so that switching to
+          // CASCADE closes the cascade without a step.
+          s.has_external_setpoint = false;
+          self->send(caf::actor_cast<caf::actor>(self->current_sender()), track_atom::value,
+                     s.controller.settings().setpoint);
+        }
       },
-      [self](caf::get_atom) { return self->state.last.cv; },
+      [self](track_atom, double inner_setpoint) {
+        auto& s = self->state;
+        if (s.controller.settings().mode != core::pid_mode::manual)
+          s.controller.initialise_output(inner_setpoint);
+      },
   };
 }
 

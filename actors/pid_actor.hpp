@@ -1,12 +1,13 @@
 #pragma once
 
 // One PID loop (issue 4): the pure algorithm of core/pid.hpp, fed by the field bus and writing
-// its output to the output RTU as an actuator command. Work in progress: the manager, the
-// endpoints and the demo loops are not there yet.
+// its output to the output RTU as an actuator command. The pid_manager owns the loops.
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -15,13 +16,13 @@
 #include "core/rtu_link.hpp"
 #include "messages/control_types.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/loop_timing.hpp"
 
 namespace wtc {
 
 using scan_atom = caf::atom_constant<caf::atom("pidscan")>;
-using setpoint_atom = caf::atom_constant<caf::atom("setpoint")>;
-using mode_atom = caf::atom_constant<caf::atom("pidmode")>;
 using cascade_atom = caf::atom_constant<caf::atom("cascade")>;
+using track_atom = caf::atom_constant<caf::atom("pidtrack")>;
 
 struct pid_actor_config {
   pid_loop_record loop;
@@ -31,23 +32,17 @@ struct pid_actor_config {
   std::chrono::milliseconds stale_after{3000};
   /// An unchanged output is written again this often, so an RTU that restarted gets it back.
   std::chrono::milliseconds refresh_output{std::chrono::seconds(10)};
-  /// The runtime state (output, setpoint, mode) is saved when it changes, at most this often, so
-  /// that a restarted loop continues from where it was.
-  std::chrono::milliseconds save_interval{std::chrono::seconds(1)};
+  /// The owner hears what the loop is doing this often, and at once on a change of mode or
+  /// status: it keeps the read model and persists the output.
+  std::chrono::milliseconds report_interval{std::chrono::seconds(1)};
   /// How soon to look for the field bus again while it is not registered.
   std::chrono::milliseconds resubscribe_delay{250};
-};
-
-/// What a loop is doing, for the read model, the `pid_update` message and cascades.
-struct pid_snapshot {
-  std::int64_t loop_id = 0;
-  double pv = 0.0;
-  bool has_pv = false;
-  double sp = 0.0;
-  double cv = 0.0;
-  std::string mode;
-  std::string status;  // NORMAL, BAD_HOLD, BAD_SAFE
-  timestamp_ms at = 0;
+  /// Receives (pid_atom, pid_snapshot) reports; may be invalid (nobody listens).
+  caf::actor owner;
+  /// False for the outer loop of a cascade: its output is its inner loops' setpoint.
+  bool drives_actuator = true;
+  /// Where the loop records its punctuality; may be null.
+  std::shared_ptr<loop_timing> timing;
 };
 
 struct pid_actor_state {
@@ -63,23 +58,28 @@ struct pid_actor_state {
   bool has_pv = false;
   double external_setpoint = 0.0;
   bool has_external_setpoint = false;
+  // The loops whose setpoint this one's output is (CASCADE).
+  std::vector<caf::actor> inner_loops;
   core::cycle_schedule schedule;
+  std::int64_t deadline_us = 0;
   std::int64_t last_step_us = 0;
   double written_output = 0.0;
   std::int64_t written_at_us = 0;
   bool has_written = false;
-  // What storage holds of the runtime state (output, setpoint, mode), and since when.
-  double saved_output = 0.0;
-  double saved_setpoint = 0.0;
-  std::string saved_mode;
-  std::int64_t saved_at_us = 0;
+  std::string output_error;  // why the last write failed; empty: it did not
+  std::int64_t reported_at_us = 0;
   pid_snapshot last;
 };
 
 /// The loop `config.loop`: subscribes to its input RTU's samples, steps the algorithm every scan
 /// period against absolute deadlines, and writes the output (a PWM duty) to the output slot when
-/// it changes, or every `refresh_output`. Reacts to (setpoint_atom, double), (mode_atom, string
-/// mode, double manual output or NaN) and (cascade_atom, double: the outer loop's output).
+/// it changes, or every `refresh_output`; an outer loop of a cascade passes it to its inner loops
+/// instead. Answers (caf::update_atom, pid_loop_patch) with the snapshot after the change
+/// (setpoint, mode, manual output and tuning; a patch the loop refuses is an error and changes
+/// nothing), and caf::get_atom with the last snapshot. Takes (cascade_atom, bool drives_actuator,
+/// vector<actor> inner loops) from its owner; (cascade_atom, double): the outer loop's output,
+/// answered with (track_atom, setpoint) while this loop is not in CASCADE, so that the outer loop
+/// follows it.
 caf::behavior pid_actor(caf::stateful_actor<pid_actor_state>* self, pid_actor_config config);
 
 /// The algorithm's settings for a pid_loops row; throws std::invalid_argument on a mode or an

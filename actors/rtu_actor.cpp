@@ -544,20 +544,22 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
           found->second.latest.pwm_duty = msg.command.pwm_duty;
           result = actuator_view(found->second);
         }
-        nlohmann::json details{{"station", st.rtu.station_name},
-                               {"slot", msg.command.slot},
-                               {"command", to_string(msg.command.command)},
-                               {"pwm_duty", msg.command.pwm_duty}};
-        if (auto storage = storage_of(self))
-          caf::anon_send(storage, audit_atom::value,
-                         audit_of(origin, "actuator_command", "actuator",
-                                  st.rtu.station_name + "/" + std::to_string(msg.command.slot),
-                                  details.dump()));
-        write_diagnostic(self, diagnostic(self, "INFO", "COMMAND",
-                                          "slot " + std::to_string(msg.command.slot) + " " +
-                                              std::string(to_string(msg.command.command)) + " by " +
-                                              origin.username,
-                                          details));
+        if (!origin.control_loop) {
+          nlohmann::json details{{"station", st.rtu.station_name},
+                                 {"slot", msg.command.slot},
+                                 {"command", to_string(msg.command.command)},
+                                 {"pwm_duty", msg.command.pwm_duty}};
+          if (auto storage = storage_of(self))
+            caf::anon_send(storage, audit_atom::value,
+                           audit_of(origin, "actuator_command", "actuator",
+                                    st.rtu.station_name + "/" + std::to_string(msg.command.slot),
+                                    details.dump()));
+          write_diagnostic(self, diagnostic(self, "INFO", "COMMAND",
+                                            "slot " + std::to_string(msg.command.slot) + " " +
+                                                std::string(to_string(msg.command.command)) +
+                                                " by " + origin.username,
+                                            details));
+        }
         it->second.deliver(std::move(result));
         st.command_origins.erase(it->first);
         st.pending_commands.erase(it);
@@ -756,7 +758,8 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
                                  {"slot", cmd.slot},
                                  {"command", to_string(cmd.command)},
                                  {"refused", "interlocked"}};
-          if (auto storage = storage_of(self))
+          auto storage = origin.control_loop ? storage_api{} : storage_of(self);
+          if (storage)
             caf::anon_send(
                 storage, audit_atom::value,
                 audit_of(origin, "actuator_command_refused", "actuator",

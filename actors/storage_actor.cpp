@@ -217,10 +217,9 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
           return caf::ok_atom::value;
         });
       },
-      [&db](pid_output_atom, std::int64_t id, double output, double setpoint,
-            const std::string& mode) {
+      [&db](pid_output_atom, const std::vector<pid_runtime>& states) {
         guarded([&] {
-          db.save_pid_output(id, output, setpoint, mode);
+          db.save_pid_outputs(states);
           return caf::ok_atom::value;
         });
       },

@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
   cli.add_option("--scan-ms", scan_ms, "RTU scan period and plant time step, in ms")
       ->check(CLI::Range(10, 60000))
       ->capture_default_str();
+  cli.add_option("--time-scale", cfg.time_scale,
+                 "simulated seconds per second of wall-clock time (tests of slow processes)")
+      ->check(CLI::Range(0.1, 100.0))
+      ->capture_default_str();
   cli.add_option("--unit-id", unit_id, "Modbus unit id the RTUs answer to")
       ->check(CLI::Range(1, 255))
       ->capture_default_str();

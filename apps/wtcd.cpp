@@ -13,6 +13,7 @@
 
 #include "actors/field_bus.hpp"
 #include "actors/live_hub.hpp"
+#include "actors/pid_manager.hpp"
 #include "actors/root_supervisor.hpp"
 #include "actors/rtu_manager.hpp"
 #include "actors/session_manager.hpp"
@@ -63,6 +64,50 @@ wtc::user_record new_user(const std::string& name, const std::string& password, 
   return user;
 }
 
+/// --demo: the plant's control loops on `station`, created once (docs/pid.md, "The demo loops"):
+/// pH by caustic dosing, chlorine residual by hypochlorite dosing, and the clear-well level as a
+/// cascade over the treated-water flow, which the outlet valve holds. Each starts from the
+/// simulated plant's own operating point, so the first scan does not move an actuator.
+void prepare_demo_loops(wtc::storage::store& db, const std::string& station) {
+  if (!db.list_pid_loops(station).empty())
+    return;
+  const auto make = [&](const char* name, int input_slot, int output_slot, double kp, double ki,
+                        double setpoint, double output) {
+    wtc::pid_loop_record loop;
+    loop.name = name;
+    loop.input_rtu = station;
+    loop.input_slot = input_slot;
+    loop.output_rtu = station;
+    loop.output_slot = output_slot;
+    loop.kp = kp;
+    loop.ki = ki;
+    loop.setpoint = setpoint;
+    loop.has_output = true;
+    loop.output = output;
+    loop.created_at = wtc::core::now_ms();
+    loop.updated_at = loop.created_at;
+    return loop;
+  };
+  const auto create = [&](const wtc::pid_loop_record& loop) {
+    return db.create_pid_loop(
+        loop, system_audit("pid_create", "pid_loop", loop.name, R"({"reason":"--demo"})"));
+  };
+  // Slots of docs/simulator.md. pH: 60 %/pH with a 30 s integral time; chlorine: 75 % per mg/L,
+  // 230 s (the residual's time constant).
+  create(make("pH control", 5, 11, 60.0, 2.0, 7.2, 32.0));
+  create(make("Chlorine residual", 7, 12, 75.0, 0.33, 1.0, 25.0));
+  // The level loop is direct acting (a high level asks for more outflow): negative gains. Its
+  // output, a flow setpoint in m³/h, goes to the flow loop; its own output slot is not written.
+  auto level = make("Clear-well level", 2, 13, -100.0, -0.083, 3.0, 48.0);
+  level.output_max = 120.0;
+  level.integral_limit = 120.0;
+  const auto outer = create(level);
+  auto flow = make("Treated-water flow", 4, 13, 0.5, 0.125, 48.0, 40.0);
+  flow.mode = "CASCADE";
+  flow.cascade_from = outer.id;
+  create(flow);
+}
+
 /// --demo: the simulated plant's RTU and the demo users, created once; the RTU connects by
 /// itself at start-up.
 void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
@@ -87,6 +132,8 @@ void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
         stored.id, true,
         system_audit("rtu_connect", "rtu", rtu.station_name, R"({"reason":"--demo"})"));
   }
+  for (std::size_t i = 0; i < modbus_ports.size(); ++i)
+    prepare_demo_loops(db, "water-treat-rtu-" + std::to_string(i + 1));
   for (auto [name, r] :
        {std::pair{"operator", wtc::role::operator_}, std::pair{"viewer", wtc::role::viewer}}) {
     if (db.find_user(name))
@@ -213,6 +260,7 @@ int main(int argc, char** argv) {
   // The live stream outlives the hub that writes it: WebSocket clients stay connected while a
   // crashed hub restarts.
   auto live = std::make_shared<wtc::live_board>();
+  auto timing = std::make_shared<wtc::loop_timing>();
   std::vector<wtc::child_spec> children{
       {wtc::names::storage,
        [db = cfg.db, board](caf::actor_system& sys) {
@@ -244,6 +292,12 @@ int main(int argc, char** argv) {
          hub_cfg.board = live;
          return caf::actor_cast<caf::actor>(sys.spawn(wtc::live_hub, hub_cfg));
        }},
+      {wtc::names::pid,
+       [timing](caf::actor_system& sys) {
+         wtc::pid_manager_config pid_cfg;
+         pid_cfg.timing = timing;
+         return sys.spawn(wtc::pid_manager, pid_cfg);
+       }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
   system->registry().put(wtc::names::supervisor,
@@ -254,7 +308,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  wtc::gateway::api_context api{*system, {}, board, nullptr};
+  wtc::gateway::api_context api{*system, {}, board, timing, nullptr};
   api.settings.started_at_ms = wtc::core::now_ms();
   api.settings.version = version;
   wtc::gateway::router routes;

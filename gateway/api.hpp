@@ -12,6 +12,7 @@
 #include "gateway/metrics.hpp"
 #include "gateway/router.hpp"
 #include "messages/health_board.hpp"
+#include "messages/loop_timing.hpp"
 
 namespace wtc::gateway {
 
@@ -29,7 +30,8 @@ struct api_context {
   caf::actor_system& sys;
   api_settings settings;
   std::shared_ptr<const health_board> board;
-  const http_metrics* metrics = nullptr;  // set once the route table is complete
+  std::shared_ptr<const loop_timing> pid_timing;  // the PID loops' punctuality, for /metrics
+  const http_metrics* metrics = nullptr;          // set once the route table is complete
 };
 
 /// Adds every route of the REST API to `routes`, each with the access it requires.
@@ -44,5 +46,6 @@ void add_user_routes(router& routes, api_context& ctx);
 void add_audit_routes(router& routes, api_context& ctx);
 void add_system_routes(router& routes, api_context& ctx);
 void add_rtu_routes(router& routes, api_context& ctx);
+void add_pid_routes(router& routes, api_context& ctx);
 
 }  // namespace wtc::gateway

@@ -1,6 +1,7 @@
 #include "gateway/json_body.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "core/time.hpp"
@@ -49,9 +50,13 @@ std::string quote_name(std::string_view field) {
   return "'" + std::string(field) + "'";
 }
 
+bool station_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
 }  // namespace
 
-json_body::json_body(const request& req, std::initializer_list<std::string_view> allowed_fields) {
+json_body::json_body(const request& req, const std::vector<std::string_view>& allowed_fields) {
   if (req.body.empty())
     throw bad_input("a JSON object body is required");
   if (!req.content_type.empty() && req.content_type.find("application/json") == std::string::npos)
@@ -196,6 +201,19 @@ std::int64_t path_id(const request& req, const std::string& name) {
   if (!value || *value <= 0)
     throw bad_input("'" + name + "' must be a positive integer");
   return *value;
+}
+
+std::string checked_station(const std::string& name, const std::string& what) {
+  if (name.empty() || name.size() > 32)
+    throw bad_input(what + " must be 1 to 32 characters");
+  for (char c : name)
+    if (!station_char(c))
+      throw bad_input(what + " may hold only letters, digits, '-', '.' and '_'");
+  return name;
+}
+
+std::string station_param(const request& req) {
+  return checked_station(req.params.at("station_name"), "station name");
 }
 
 }  // namespace wtc::gateway

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,7 @@ namespace wtc::gateway {
 /// each throw bad_input with a message that names the problem.
 class json_body {
  public:
-  json_body(const request& req, std::initializer_list<std::string_view> allowed_fields);
+  json_body(const request& req, const std::vector<std::string_view>& allowed_fields);
 
   std::string required_string(std::string_view field, std::size_t max_length) const;
   std::optional<std::string> optional_string(std::string_view field, std::size_t max_length) const;
@@ -45,6 +46,12 @@ std::optional<std::int64_t> query_time(const request& req, const std::string& na
 page query_page(const request& req);
 /// Rejects query parameters other than `allowed`, naming the first unknown one.
 void allow_query(const request& req, std::initializer_list<std::string_view> allowed);
+
+/// A PROFINET station name (letters, digits, '-', '.', '_'; 1 to 32 characters, the column's
+/// size), or bad_input naming `what`.
+std::string checked_station(const std::string& name, const std::string& what);
+/// The path parameter {station_name}, checked.
+std::string station_param(const request& req);
 
 /// A path parameter that must be a positive integer id.
 std::int64_t path_id(const request& req, const std::string& name);

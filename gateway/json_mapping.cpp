@@ -160,4 +160,41 @@ nlohmann::json to_json(const diagnostic_record& d) {
           {"details", details.is_discarded() ? nlohmann::json(d.details) : details}};
 }
 
+nlohmann::json to_json(const pid_loop_view& view) {
+  const auto& loop = view.loop;
+  const auto& live = view.live;
+  const auto optional_id = [](std::int64_t id) {
+    return id == 0 ? nlohmann::json() : nlohmann::json(id);
+  };
+  return {{"id", loop.id},
+          {"name", loop.name},
+          {"enabled", loop.enabled},
+          {"input_rtu", loop.input_rtu},
+          {"input_slot", loop.input_slot},
+          {"output_rtu", loop.output_rtu},
+          {"output_slot", loop.output_slot},
+          {"kp", loop.kp},
+          {"ki", loop.ki},
+          {"kd", loop.kd},
+          {"setpoint", live.has_cv ? live.sp : loop.setpoint},
+          {"output_min", loop.output_min},
+          {"output_max", loop.output_max},
+          {"deadband", loop.deadband},
+          {"integral_limit", loop.integral_limit},
+          {"derivative_filter", loop.derivative_filter},
+          {"mode", live.mode.empty() ? loop.mode : live.mode},
+          {"scan_period_ms", optional_id(loop.scan_period_ms)},
+          {"on_bad_measurement", loop.on_bad_measurement},
+          {"safe_output", loop.safe_output},
+          {"cascade_from", optional_id(loop.cascade_from)},
+          {"pv", live.has_pv ? nlohmann::json(live.pv) : nlohmann::json()},
+          {"output", live.has_cv       ? nlohmann::json(live.cv)
+                     : loop.has_output ? nlohmann::json(loop.output)
+                                       : nlohmann::json()},
+          {"status", live.status},
+          {"last_scan", time_json(live.at)},
+          {"created_at", time_json(loop.created_at)},
+          {"updated_at", time_json(loop.updated_at)}};
+}
+
 }  // namespace wtc::gateway

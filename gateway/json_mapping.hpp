@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
 
@@ -28,5 +29,8 @@ nlohmann::json to_json(const sensor_reading& reading);
 /// forced, plus pwm_duty, interlocked, running, output and quality.
 nlohmann::json to_json(const actuator_state& actuator);
 nlohmann::json to_json(const diagnostic_record& diagnostic);
+/// The contract's PIDLoop object, plus the columns of migration 0003 and what the loop is doing:
+/// pv, output, status and last_scan. setpoint and mode are the running loop's.
+nlohmann::json to_json(const pid_loop_view& view);
 
 }  // namespace wtc::gateway

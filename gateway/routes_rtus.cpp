@@ -17,24 +17,6 @@ rtus_api fleet(api_context& ctx) {
   return lookup<rtus_api>(ctx.sys, names::rtus);
 }
 
-bool station_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-}
-
-/// PROFINET station names: letters, digits, '-', '.', '_'; at most 32 characters (the column).
-std::string checked_station(const std::string& name, const std::string& what) {
-  if (name.empty() || name.size() > 32)
-    throw bad_input(what + " must be 1 to 32 characters");
-  for (char c : name)
-    if (!station_char(c))
-      throw bad_input(what + " may hold only letters, digits, '-', '.' and '_'");
-  return name;
-}
-
-std::string station_param(const request& req) {
-  return checked_station(req.params.at("station_name"), "station name");
-}
-
 /// A dotted-quad IPv4 address, as the contract's VARCHAR(15) column holds.
 std::string checked_ipv4(const std::string& text) {
   int parts = 0;

@@ -77,6 +77,20 @@ nlohmann::json database_json(const api_context& ctx, bool& ok) {
   return db;
 }
 
+void render_histogram(std::ostream& out, const char* name, const char* help,
+                      const latency_histogram::snapshot& h) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < latency_histogram::bounds_us.size(); ++i) {
+    cumulative += h.counts[i];
+    out << name << "_bucket{le=\"" << static_cast<double>(latency_histogram::bounds_us[i]) / 1e6
+        << "\"} " << cumulative << "\n";
+  }
+  out << name << "_bucket{le=\"+Inf\"} " << h.count << "\n"
+      << name << "_sum " << static_cast<double>(h.sum_us) / 1e6 << "\n"
+      << name << "_count " << h.count << "\n";
+}
+
 }  // namespace
 
 void add_system_routes(router& routes, api_context& ctx) {
@@ -172,6 +186,15 @@ void add_system_routes(router& routes, api_context& ctx) {
           for (const auto& a : actors)
             out << "wtc_actor_restarts_total{actor=\"" << prometheus_label(a.name) << "\"} "
                 << a.restarts << "\n";
+          if (ctx.pid_timing) {
+            render_histogram(out, "wtc_pid_scan_lateness_seconds",
+                             "How late a PID loop's scan started after its deadline.",
+                             ctx.pid_timing->scan_lateness.read());
+            render_histogram(out, "wtc_pid_sample_to_command_seconds",
+                             "From a measurement's arrival to the RTU's acknowledgment of the "
+                             "output a PID loop computed from it.",
+                             ctx.pid_timing->sample_to_command.read());
+          }
           response res;
           res.body = out.str();
           res.content_type = "text/plain; version=0.0.4";

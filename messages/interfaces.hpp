@@ -40,6 +40,7 @@ constexpr caf::atom_value supervisor = caf::atom("supervisor");
 constexpr caf::atom_value field_bus = caf::atom("fieldbus");
 constexpr caf::atom_value rtus = caf::atom("rtus");
 constexpr caf::atom_value live_hub = caf::atom("livehub");
+constexpr caf::atom_value pid = caf::atom("pidloops");
 }  // namespace names
 
 /// The storage actor: owns the database connection on a thread of its own.
@@ -82,8 +83,8 @@ using storage_api = caf::typed_actor<
     caf::replies_to<create_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
     caf::replies_to<caf::update_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
     caf::replies_to<caf::delete_atom, pid_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
-    // loop id, output, setpoint, mode: the loop's runtime state, not audited
-    caf::reacts_to<pid_output_atom, std::int64_t, double, double, std::string>,
+    // the runtime state of running loops (output, setpoint, mode), not audited; one transaction
+    caf::reacts_to<pid_output_atom, std::vector<pid_runtime>>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.
@@ -156,6 +157,21 @@ using rtus_api = caf::typed_actor<
     caf::replies_to<command_atom, std::string, actuator_command,
                     request_origin>::with<actuator_state>,
     caf::replies_to<caf::get_atom, diag_atom, std::string, page>::with<paged<diagnostic_record>>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// The PID loops (actors/pid_manager): one pid_actor per enabled loop, configuration changes
+/// persisted with their audit row, and a read model of what every loop is doing. A loop is
+/// addressed under a station, one of its input or output RTUs; elsewhere it is not found.
+using pid_api = caf::typed_actor<
+    // station -> the loops reading from or writing to it, by id
+    caf::replies_to<caf::get_atom, pid_atom, std::string>::with<std::vector<pid_loop_view>>,
+    caf::replies_to<caf::get_atom, pid_atom, std::string, std::int64_t>::with<pid_loop_view>,
+    caf::replies_to<create_atom, pid_loop_record, request_origin>::with<pid_loop_view>,
+    // station, id, change, audit action (pid_update, pid_setpoint, pid_mode, pid_tuning), origin
+    caf::replies_to<caf::update_atom, std::string, std::int64_t, pid_loop_patch, std::string,
+                    request_origin>::with<pid_loop_view>,
+    caf::replies_to<caf::delete_atom, std::string, std::int64_t,
+                    request_origin>::with<caf::ok_atom>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.

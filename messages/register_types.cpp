@@ -47,6 +47,12 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<paged<diagnostic_record>>("wtc::paged_diagnostics");
   cfg.add_message_type<pid_loop_record>("wtc::pid_loop_record");
   cfg.add_message_type<std::vector<pid_loop_record>>("wtc::pid_loop_records");
+  cfg.add_message_type<pid_snapshot>("wtc::pid_snapshot");
+  cfg.add_message_type<pid_loop_view>("wtc::pid_loop_view");
+  cfg.add_message_type<std::vector<pid_loop_view>>("wtc::pid_loop_views");
+  cfg.add_message_type<pid_loop_patch>("wtc::pid_loop_patch");
+  cfg.add_message_type<pid_runtime>("wtc::pid_runtime");
+  cfg.add_message_type<std::vector<pid_runtime>>("wtc::pid_runtimes");
   cfg.add_message_type<sample>("wtc::sample");
   cfg.add_message_type<sample_batch>("wtc::sample_batch");
   cfg.add_message_type<actuator_state>("wtc::actuator_state");

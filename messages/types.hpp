@@ -29,11 +29,14 @@ struct request_origin {
   role user_role = role::viewer;
   std::string ip_address;
   std::string request_id;
+  // A control loop writing its output, every scan: such a command gets no audit row and no
+  // diagnostic of its own (the loop's changes of mode, setpoint and tuning are audited).
+  bool control_loop = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_origin& x) {
-  return f(x.username, x.user_role, x.ip_address, x.request_id);
+  return f(x.username, x.user_role, x.ip_address, x.request_id, x.control_loop);
 }
 
 /// A users row. The password hash never leaves the session manager and storage.

@@ -339,7 +339,7 @@ void modbus_server::state::render(rtu& r) {
 }
 
 void modbus_server::state::scan_all(clock_type::time_point& next_scan) {
-  const double dt = std::chrono::duration<double>(cfg_.scan_period).count();
+  const double dt = std::chrono::duration<double>(cfg_.scan_period).count() * cfg_.time_scale;
   int scans = 0;
   const auto now = clock_type::now();
   while (next_scan <= now && scans < max_catch_up_scans) {

@@ -18,6 +18,8 @@ std::string validate(const simulator_config& cfg) {
       cfg.scan_period > std::chrono::milliseconds(60'000))
     return "scan period " + std::to_string(cfg.scan_period.count()) +
            " ms is not between 10 and 60000 ms";
+  if (!(cfg.time_scale >= 0.1 && cfg.time_scale <= 100.0))
+    return "time scale " + std::to_string(cfg.time_scale) + " is not between 0.1 and 100";
   if (cfg.unit_id == 0)
     return "unit id 0 is the broadcast address, not a device";
   return {};

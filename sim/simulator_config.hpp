@@ -18,6 +18,9 @@ struct simulator_config {
   int rtu_count = 1;
   std::uint64_t seed = 1;  // RTU i's plant uses seed + i
   std::chrono::milliseconds scan_period{100};
+  // Simulated seconds per wall-clock second: each scan advances the plant by time_scale × the
+  // scan period. Above 1 for tests of slow processes (a pH loop settles in minutes).
+  double time_scale = 1.0;
   std::uint8_t unit_id = 1;
   firmware_version firmware;
   // The control channel listens on loopback only: it has no authentication. nullopt: no

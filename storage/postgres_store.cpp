@@ -1139,6 +1139,28 @@ bool postgres_store::save_pid_output(std::int64_t id, double output, double setp
   });
 }
 
+std::size_t postgres_store::save_pid_outputs(const std::vector<pid_runtime>& states) {
+  if (states.empty())
+    return 0;
+  for (const pid_runtime& state : states)
+    check_pid_output("save the output of PID loop " + std::to_string(state.loop_id), state.output,
+                     state.setpoint);
+  return guarded("save the outputs of " + std::to_string(states.size()) + " PID loops",
+                 [&](pqxx::connection& c) {
+                   pqxx::work tx(c);
+                   std::size_t changed = 0;
+                   // A row the statement leaves alone (unchanged, missing, CASCADE without a
+                   // source) is skipped: no second look.
+                   for (const pid_runtime& state : states)
+                     changed +=
+                         static_cast<std::size_t>(exec(tx, save_pid_output_stmt, state.loop_id,
+                                                       state.output, state.setpoint, state.mode)
+                                                      .affected_rows());
+                   tx.commit();
+                   return changed;
+                 });
+}
+
 void postgres_store::append_diagnostic(const diagnostic_record& diagnostic) {
   guarded("append a diagnostic of RTU " + std::to_string(diagnostic.rtu_id),
           [&](pqxx::connection& c) {

@@ -74,6 +74,7 @@ class postgres_store final : public store {
   void delete_pid_loop(std::int64_t id, const audit_entry& audit) override;
   bool save_pid_output(std::int64_t id, double output, double setpoint,
                        std::string_view mode) override;
+  std::size_t save_pid_outputs(const std::vector<pid_runtime>& states) override;
 
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;

@@ -1339,6 +1339,28 @@ bool sqlite_store::save_pid_output(std::int64_t id, double output, double setpoi
   return false;
 }
 
+std::size_t sqlite_store::save_pid_outputs(const std::vector<pid_runtime>& states) {
+  if (states.empty())
+    return 0;
+  for (const pid_runtime& state : states)
+    check_pid_output("save the output of PID loop " + std::to_string(state.loop_id), state.output,
+                     state.setpoint);
+  std::string context = "save the outputs of " + std::to_string(states.size()) + " PID loops";
+  transaction tx(*this, context);
+  std::size_t changed = 0;
+  // A row the statement leaves alone (unchanged, missing, CASCADE without a source) is skipped:
+  // no second look.
+  for (const pid_runtime& state : states)
+    changed += static_cast<std::size_t>(query(*this, sql_save_pid_output, context)
+                                            .int64(state.loop_id)
+                                            .real(state.output)
+                                            .real(state.setpoint)
+                                            .text(state.mode)
+                                            .run());
+  tx.commit();
+  return changed;
+}
+
 void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {
   insert_diagnostic(diagnostic, "append a diagnostic of RTU " + std::to_string(diagnostic.rtu_id));
 }

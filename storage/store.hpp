@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -147,6 +148,15 @@ class store {
   /// cascade_from is a bad_request.
   virtual bool save_pid_output(std::int64_t id, double output, double setpoint,
                                std::string_view mode) = 0;
+  /// save_pid_output for many loops in one transaction (one fsync for all), with its statement
+  /// per row; returns how many rows changed. A loop that no longer exists is skipped (deleted
+  /// while its state was on the way), as is CASCADE for a loop without cascade_from (its
+  /// configuration changed meanwhile). Skipped rather than refused: the rows keep what the
+  /// configuration set, and the sender (fire and forget) would not send the others again.
+  /// A non-finite number, or a mode the CHECK refuses, is a bad_request for the whole batch
+  /// (numbers checked before anything is written; nothing written). A loop listed twice takes its
+  /// last state. An empty batch opens no transaction and returns 0.
+  virtual std::size_t save_pid_outputs(const std::vector<pid_runtime>& states) = 0;
 
   // --- field diagnostics (profinet_diagnostics) ---
   virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;

@@ -38,16 +38,6 @@ caf::behavior fake_rtus(caf::event_based_actor*, caf::actor observer) {
   };
 }
 
-/// Stands in for storage: passes the loop's saved state on to the test.
-caf::behavior fake_storage(caf::event_based_actor*, caf::actor observer) {
-  return {
-      [observer](pid_output_atom a, std::int64_t id, double output, double setpoint,
-                 const std::string& mode) {
-        caf::anon_send(observer, a, id, output, setpoint, mode);
-      },
-  };
-}
-
 class PidActorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,14 +45,12 @@ class PidActorTest : public ::testing::Test {
     sys.registry().put(names::field_bus, caf::actor_cast<caf::strong_actor_ptr>(bus));
     rtus = sys.spawn(fake_rtus, caf::actor_cast<caf::actor>(self));
     sys.registry().put(names::rtus, caf::actor_cast<caf::strong_actor_ptr>(rtus));
-    storage = sys.spawn(fake_storage, caf::actor_cast<caf::actor>(self));
-    sys.registry().put(names::storage, caf::actor_cast<caf::strong_actor_ptr>(storage));
     // The test stands in for the live hub, to see each scan's pid_update.
     sys.registry().put(names::live_hub, caf::actor_cast<caf::strong_actor_ptr>(self.ptr()));
   }
 
   void TearDown() override {
-    for (auto& a : {loop, rtus, storage, caf::actor_cast<caf::actor>(bus)})
+    for (auto& a : {loop, rtus, caf::actor_cast<caf::actor>(bus)})
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
@@ -92,6 +80,8 @@ class PidActorTest : public ::testing::Test {
     c.loop = r;
     c.scan_period = 50ms;
     c.stale_after = 5s;  // long: a loaded test machine must not make the measurement stale
+    c.report_interval = 100ms;
+    c.owner = caf::actor_cast<caf::actor>(self);  // the test stands in for the manager
     loop = sys.spawn(pid_actor, c);
   }
 
@@ -118,6 +108,7 @@ class PidActorTest : public ::testing::Test {
             auto data = nlohmann::json::parse(m.data);
             seen = m.type == "pid_update" && data["pv"] == ph && data["status"] == "NORMAL";
           },
+          [](pid_atom, const pid_snapshot&) {},
           [&](const std::string&, const actuator_command& cmd, const std::string&) {
             commands.push_back(cmd);
           },
@@ -139,7 +130,7 @@ class PidActorTest : public ::testing::Test {
       }
       commands.clear();
       self->receive(
-          [](const live_message&) {},
+          [](const live_message&) {}, [](pid_atom, const pid_snapshot&) {},
           [&](const std::string& station, const actuator_command& cmd, const std::string& who) {
             EXPECT_EQ(station, "rtu-1");
             EXPECT_EQ(who, "pid:pH");
@@ -156,7 +147,6 @@ class PidActorTest : public ::testing::Test {
   caf::scoped_actor self{sys};
   field_bus_api bus;
   caf::actor rtus;
-  caf::actor storage;
   caf::actor loop;
 };
 
@@ -190,38 +180,110 @@ TEST_F(PidActorTest, HoldsTheOutputWhenTheMeasurementGoesBad) {
         [&](const std::string&, const actuator_command& c, const std::string&) {
           ADD_FAILURE() << "the output moved to " << c.pwm_duty << " on a BAD measurement";
         },
-        caf::after(100ms) >> [] {});
+        [](pid_atom, const pid_snapshot&) {}, caf::after(100ms) >> [] {});
   EXPECT_TRUE(held) << "the loop reports that it holds";
 }
 
 TEST_F(PidActorTest, ASetpointChangeMovesTheOutput) {
   start(ph_loop());
   ASSERT_TRUE(wait_for_scan_of(7.0));
-  self->request(loop, 2s, setpoint_atom::value, 7.6)
-      .receive([](caf::ok_atom) {}, [](caf::error& e) { FAIL() << to_string(e); });
+  pid_loop_patch change;
+  change.fields = pid_field::setpoint;
+  change.values.setpoint = 7.6;
+  self->request(loop, 2s, caf::update_atom::value, change)
+      .receive([](const pid_snapshot& snap) { EXPECT_EQ(snap.sp, 7.6); },
+               [](caf::error& e) { FAIL() << to_string(e); });
   ASSERT_TRUE(wait_for_scan_of(7.0));
   EXPECT_TRUE(wait_for_duty(1.0)) << "kp 10 × the setpoint's step of 0.1";
 }
 
-TEST_F(PidActorTest, SavesItsOutputSetpointAndModeWhenTheyChange) {
+TEST_F(PidActorTest, RefusesAChangeItCannotRunAndKeepsItsSettings) {
+  start(ph_loop());
+  ASSERT_TRUE(wait_for_scan_of(7.0));
+  pid_loop_patch change;
+  change.fields = pid_field::kp | pid_field::ki;
+  change.values.kp = 1.0;
+  change.values.ki = -1.0;  // opposite signs fight each other
+  self->request(loop, 2s, caf::update_atom::value, change)
+      .receive([](const pid_snapshot&) { ADD_FAILURE() << "mixed gain signs were taken"; },
+               [](caf::error& e) { EXPECT_NE(to_string(e).find("sign"), std::string::npos); });
+  pid_loop_patch manual_output;
+  manual_output.fields = pid_field::output;
+  manual_output.values.output = 50.0;
+  self->request(loop, 2s, caf::update_atom::value, manual_output)
+      .receive([](const pid_snapshot&) { ADD_FAILURE() << "an output was taken in AUTO"; },
+               [](caf::error& e) { EXPECT_NE(to_string(e).find("MANUAL"), std::string::npos); });
+  // Still the loop it was: kp 10 on a change of the error of 0.1.
+  ASSERT_TRUE(wait_for_scan_of(6.9));
+  EXPECT_TRUE(wait_for_duty(1.0));
+}
+
+TEST_F(PidActorTest, TakesTheOperatorsOutputInManual) {
+  start(ph_loop());
+  ASSERT_TRUE(wait_for_scan_of(7.0));
+  pid_loop_patch change;
+  change.fields = pid_field::mode | pid_field::output;
+  change.values.mode = "MANUAL";
+  change.values.output = 42.0;
+  self->request(loop, 2s, caf::update_atom::value, change)
+      .receive(
+          [](const pid_snapshot& snap) {
+            EXPECT_EQ(snap.mode, "MANUAL");
+            EXPECT_EQ(snap.cv, 42.0);
+          },
+          [](caf::error& e) { FAIL() << to_string(e); });
+  EXPECT_TRUE(wait_for_duty(42.0));
+}
+
+TEST_F(PidActorTest, ReportsWhatItDoesToItsOwner) {
   auto r = ph_loop();
   r.id = 42;
   start(r);
   ASSERT_TRUE(wait_for_scan_of(7.0));
   ASSERT_TRUE(wait_for_scan_of(6.9));
   ASSERT_TRUE(wait_for_duty(1.0));
-  bool saved = false;
-  self->receive(
-      [&](pid_output_atom, std::int64_t id, double output, double setpoint,
-          const std::string& mode) {
-        EXPECT_EQ(id, 42);
-        EXPECT_NEAR(output, 1.0, 1e-9);
-        EXPECT_EQ(setpoint, 7.5);
-        EXPECT_EQ(mode, "AUTO");
-        saved = true;
-      },
-      caf::after(2s) >> [] {});
-  EXPECT_TRUE(saved) << "a restarted loop continues from the saved output";
+  bool reported = false;
+  for (int i = 0; i < 40 && !reported; ++i)
+    self->receive(
+        [&](pid_atom, const pid_snapshot& snap) {
+          EXPECT_EQ(snap.loop_id, 42);
+          reported = std::abs(snap.cv - 1.0) < 1e-9;
+          if (reported) {
+            EXPECT_EQ(snap.sp, 7.5);
+            EXPECT_EQ(snap.mode, "AUTO");
+            EXPECT_EQ(snap.status, "NORMAL");
+          }
+        },
+        [](const live_message&) {},
+        [](const std::string&, const actuator_command&, const std::string&) {},
+        caf::after(100ms) >> [] {});
+  EXPECT_TRUE(reported) << "the manager persists the output a restart continues from";
+}
+
+TEST_F(PidActorTest, AnOuterLoopFeedsItsInnerLoopAndFollowsItUntilTheCascadeCloses) {
+  // The test plays the inner loop: the outer loop's output comes to it, and while "not in
+  // CASCADE" it answers with its setpoint, which the outer loop then outputs.
+  start(ph_loop());
+  self->send(loop, cascade_atom::value, false,
+             std::vector<caf::actor>{caf::actor_cast<caf::actor>(self)});
+  bool fed = false;
+  bool followed = false;
+  for (int i = 0; i < 60 && !followed; ++i) {
+    measure(7.0);
+    self->receive(
+        [&](cascade_atom, double outer_output) {
+          if (fed && std::abs(outer_output - 33.0) < 1e-9)
+            followed = true;
+          fed = true;
+          self->send(loop, track_atom::value, 33.0);
+        },
+        [](const live_message&) {}, [](pid_atom, const pid_snapshot&) {},
+        [&](const std::string&, const actuator_command& c, const std::string&) {
+          ADD_FAILURE() << "an outer loop wrote " << c.pwm_duty << " to an actuator";
+        },
+        caf::after(100ms) >> [] {});
+  }
+  EXPECT_TRUE(followed) << "the outer loop's output is the inner loop's setpoint";
 }
 
 }  // namespace

@@ -164,12 +164,16 @@ TEST(Lifecycle, FailedLoginsAreThrottledWithRetryAfter) {
   wtcd.start();
   http_client client(wtcd.port());
   for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "guess-" + std::to_string(i)}})
+    EXPECT_EQ(client
+                  .post("/api/v1/auth/login",
+                        {{"username", "admin"}, {"password", "guess-" + std::to_string(i)}})
                   .status,
               401);
-  auto locked = client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "admin-password"}});
+  auto locked =
+      client.post("/api/v1/auth/login", {{"username", "admin"}, {"password", "admin-password"}});
   EXPECT_EQ(locked.status, 429) << locked.body;
-  EXPECT_GT(std::stoi(locked.header("retry-after").empty() ? "0" : locked.header("retry-after")), 0);
+  EXPECT_GT(std::stoi(locked.header("retry-after").empty() ? "0" : locked.header("retry-after")),
+            0);
   EXPECT_NE(locked.json().value("detail", "").find("try again"), std::string::npos);
   auto failures = client.get("/api/v1/audit?action=login_failed", "");
   EXPECT_EQ(failures.status, 401) << "the audit log needs a token";

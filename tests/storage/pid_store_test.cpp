@@ -457,6 +457,88 @@ TEST_P(pid_store_test, save_pid_output_persists_the_runtime_state_cheaply) {
   EXPECT_EQ(audit_rows(), audits + 1);
 }
 
+TEST_P(pid_store_test, save_pid_outputs_persists_many_loops_in_one_call) {
+  std::vector<pid_loop_record> loops;
+  for (const char* name : {"one", "two", "three"})
+    loops.push_back(create(make_loop(name)));
+  std::int64_t audits = audit_rows();
+  EXPECT_EQ(store_->save_pid_outputs({}), 0U);
+
+  std::vector<pid_runtime> states = {{loops[0].id, 10.0, 1.5, "AUTO"},
+                                     {loops[1].id, 20.0, 2.5, "AUTO"},
+                                     {loops[2].id, 30.0, 3.5, "MANUAL"}};
+  EXPECT_EQ(store_->save_pid_outputs(states), 3U);
+  for (std::size_t i = 0; i < loops.size(); ++i) {
+    pid_loop_record expected = loops[i];
+    expected.has_output = true;
+    expected.output = states[i].output;
+    expected.setpoint = states[i].setpoint;
+    expected.mode = states[i].mode;
+    expect_same_loop(*store_->get_pid_loop(loops[i].id), expected);  // updated_at unchanged
+  }
+  EXPECT_EQ(audit_rows(), audits);
+
+  // Unchanged rows are not counted (nor written).
+  EXPECT_EQ(store_->save_pid_outputs(states), 0U);
+  states[1].output = 21.0;
+  EXPECT_EQ(store_->save_pid_outputs(states), 1U);
+  EXPECT_EQ(store_->get_pid_loop(loops[1].id)->output, 21.0);
+  EXPECT_EQ(store_->get_pid_loop(loops[0].id)->output, 10.0);
+  EXPECT_EQ(audit_rows(), audits);
+}
+
+TEST_P(pid_store_test, save_pid_outputs_skips_loops_that_are_gone_or_no_longer_cascade) {
+  pid_loop_record first = create(make_loop("first"));
+  pid_loop_record doomed = create(make_loop("doomed"));
+  pid_loop_record last = create(make_loop("last"));
+  store_->delete_pid_loop(doomed.id, make_audit("pid_delete"));
+
+  std::vector<pid_runtime> states = {{first.id, 11.0, 1.0, "AUTO"},
+                                     {doomed.id, 22.0, 2.0, "AUTO"},
+                                     {last.id, 33.0, 3.0, "AUTO"},
+                                     {last.id + 100, 44.0, 4.0, "AUTO"}};
+  EXPECT_EQ(store_->save_pid_outputs(states), 2U);
+  EXPECT_EQ(store_->get_pid_loop(first.id)->output, 11.0);
+  EXPECT_EQ(store_->get_pid_loop(last.id)->output, 33.0);
+  EXPECT_FALSE(store_->get_pid_loop(doomed.id));
+  EXPECT_EQ(loop_rows(), 2);
+
+  // CASCADE for a loop without cascade_from: skipped, the row keeps its mode and values.
+  states = {{first.id, 12.0, 1.0, "CASCADE"}, {last.id, 34.0, 3.0, "AUTO"}};
+  EXPECT_EQ(store_->save_pid_outputs(states), 1U);
+  pid_loop_record kept = *store_->get_pid_loop(first.id);
+  EXPECT_EQ(kept.mode, "AUTO");
+  EXPECT_EQ(kept.output, 11.0);
+  EXPECT_EQ(store_->get_pid_loop(last.id)->output, 34.0);
+}
+
+TEST_P(pid_store_test, save_pid_outputs_with_a_bad_value_writes_nothing) {
+  pid_loop_record first = create(make_loop("first"));
+  pid_loop_record second = create(make_loop("second"));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+
+  // The bad state last: a batch written row by row outside one transaction would keep the first.
+  std::vector<pid_runtime> states = {{first.id, 50.0, 5.0, "AUTO"}, {second.id, 60.0, nan, "AUTO"}};
+  failure refused = failure_of([&] { store_->save_pid_outputs(states); });
+  EXPECT_EQ(refused.code, "bad_request");
+  EXPECT_TRUE(contains(refused.message, "PID loop " + std::to_string(second.id)))
+      << refused.message;
+  states[1] = {second.id, inf, 6.0, "AUTO"};
+  EXPECT_EQ(failure_of([&] { store_->save_pid_outputs(states); }).code, "bad_request");
+  // A mode the CHECK refuses is caught while writing: the transaction takes the others back.
+  states[1] = {second.id, 60.0, 6.0, "BOGUS"};
+  EXPECT_EQ(failure_of([&] { store_->save_pid_outputs(states); }).code, "bad_request");
+  expect_same_loop(*store_->get_pid_loop(first.id), first);
+  expect_same_loop(*store_->get_pid_loop(second.id), second);
+
+  // The store is usable afterwards (no transaction left open).
+  states[1].mode = "AUTO";
+  EXPECT_EQ(store_->save_pid_outputs(states), 2U);
+  EXPECT_EQ(store_->get_pid_loop(first.id)->output, 50.0);
+  EXPECT_EQ(store_->get_pid_loop(second.id)->output, 60.0);
+}
+
 TEST_P(pid_store_test, loops_of_a_deleted_rtu_stay) {
   pid_loop_record loop = create(make_loop("orphan", "rtu-c", "rtu-c"));
   std::int64_t rtu_c = store_->find_rtu("rtu-c")->id;
