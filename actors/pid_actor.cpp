@@ -20,6 +20,9 @@ namespace wtc {
 namespace {
 
 using self_ptr = caf::stateful_actor<pid_actor_state>*;
+using watchdog_atom = caf::atom_constant<caf::atom("pidwatch")>;
+
+constexpr auto write_timeout = std::chrono::milliseconds(5000);
 
 std::int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -53,6 +56,21 @@ void subscribe_to_bus(self_ptr self) {
              st.config.loop.input_rtu, topics::samples);
 }
 
+void scan(self_ptr self);
+
+/// follow_input: how often the loop checks that measurements still come.
+std::chrono::milliseconds watchdog_interval(const pid_actor_config& c) {
+  return std::max(3 * c.scan_period, c.stale_after / 2);
+}
+
+void schedule_next_scan(self_ptr self) {
+  auto& st = self->state;
+  const auto deadline_us = st.schedule.next_deadline(steady_us());
+  self->delayed_send(
+      self, std::chrono::microseconds(std::max<std::int64_t>(0, deadline_us - steady_us())),
+      scan_atom::value);
+}
+
 void on_samples(self_ptr self, const sample_batch& batch) {
   auto& st = self->state;
   if (batch.station != st.config.loop.input_rtu)
@@ -63,15 +81,25 @@ void on_samples(self_ptr self, const sample_batch& batch) {
       st.pv_quality = s.q;
       st.pv_at_us = steady_us();
       st.has_pv = true;
+      // A measurement that comes sooner than half a period after the last scan waits for the
+      // next one: two batches close together (a reconnect) do not make two scans.
+      if (st.config.follow_input && st.pv_at_us - st.last_step_us >= st.schedule.period_us() / 2)
+        scan(self);
       return;  // a slot's first channel is the measurement
     }
 }
 
 /// Writes `output` to the output slot as a PWM duty (0 to 100 %). The rtu_actor refuses a
 /// command while the RTU is not running or reports an interlock; the loop then tries again at the
-/// next scan, and logs the reason once.
+/// next scan, and logs the reason once. One write at a time: while one is in flight, the scan's
+/// output waits for the next scan. The request has no timeout of its own (a timer per write
+/// costs more than the write at a thousand loops); a write unanswered for `write_timeout` is
+/// given up, and its late answer ignored.
 void write_output(self_ptr self, double output, std::int64_t measured_at_us) {
   auto& st = self->state;
+  const auto now_us = steady_us();
+  if (st.write_sent_at_us != 0 && now_us - st.write_sent_at_us < us_of(write_timeout))
+    return;
   auto rtus = lookup<rtus_api>(self->system(), names::rtus);
   if (!rtus)
     return;
@@ -83,19 +111,25 @@ void write_output(self_ptr self, double output, std::int64_t measured_at_us) {
   origin.username = "pid:" + st.config.loop.name;
   origin.user_role = role::operator_;
   origin.control_loop = true;
-  self->request(rtus, std::chrono::seconds(5), command_atom::value, st.config.loop.output_rtu, cmd,
-                origin)
+  const auto seq = ++st.write_seq;
+  self->request(rtus, caf::infinite, command_atom::value, st.config.loop.output_rtu, cmd, origin)
       .then(
-          [self, measured_at_us](const actuator_state&) {
+          [self, seq, measured_at_us](const actuator_state&) {
             auto& s = self->state;
+            if (seq != s.write_seq)
+              return;
+            s.write_sent_at_us = 0;
             if (s.config.timing && measured_at_us != 0)
               s.config.timing->sample_to_command.record(steady_us() - measured_at_us);
             if (!s.output_error.empty())
               spdlog::info("pid loop '{}': writing its output again", s.config.loop.name);
             s.output_error.clear();
           },
-          [self](const caf::error& err) {
+          [self, seq](const caf::error& err) {
             auto& s = self->state;
+            if (seq != s.write_seq)
+              return;
+            s.write_sent_at_us = 0;
             auto why = self->system().render(err);
             if (why != s.output_error)
               spdlog::warn("pid loop '{}': output not written to {} slot {}: {}",
@@ -104,8 +138,9 @@ void write_output(self_ptr self, double output, std::int64_t measured_at_us) {
             s.output_error = std::move(why);
             s.has_written = false;  // try again at the next scan
           });
+  st.write_sent_at_us = now_us;
   st.written_output = output;
-  st.written_at_us = steady_us();
+  st.written_at_us = now_us;
   st.has_written = true;
 }
 
@@ -146,8 +181,13 @@ void publish(self_ptr self, const core::pid_result& r) {
   snap.mode = std::string(core::to_string(st.controller.settings().mode));
   snap.status = std::string(core::to_string(r.status));
   snap.at = core::now_ms();
-  report(self, snap.mode != before.mode || snap.status != before.status);
+  const bool changed = snap.mode != before.mode || snap.status != before.status;
+  report(self, changed);
 
+  const auto now_us = steady_us();
+  if (!changed && now_us - st.published_at_us < us_of(st.config.publish_interval))
+    return;
+  st.published_at_us = now_us;
   if (auto hub = lookup<live_hub_api>(self->system(), names::live_hub)) {
     live_message msg;
     msg.type = "pid_update";
@@ -167,20 +207,12 @@ void publish(self_ptr self, const core::pid_result& r) {
   }
 }
 
-void schedule_next_scan(self_ptr self) {
-  auto& st = self->state;
-  const auto now_us = steady_us();
-  st.deadline_us = st.schedule.next_deadline(now_us);
-  self->delayed_send(self,
-                     std::chrono::microseconds(std::max<std::int64_t>(0, st.deadline_us - now_us)),
-                     scan_atom::value);
-}
-
 void scan(self_ptr self) {
   auto& st = self->state;
   const auto now_us = steady_us();
-  if (st.config.timing)
-    st.config.timing->scan_lateness.record(now_us - st.deadline_us);
+  if (st.config.timing && st.last_step_us != 0)
+    st.config.timing->scan_jitter.record(
+        std::abs(now_us - st.last_step_us - st.schedule.period_us()));
   core::pid_input in;
   const bool fresh = st.has_pv && now_us - st.pv_at_us <= us_of(st.config.stale_after);
   in.measurement = st.pv;
@@ -201,7 +233,6 @@ void scan(self_ptr self) {
       write_output(self, r.output, in.measurement_quality == quality::bad ? 0 : st.pv_at_us);
   }
   publish(self, r);
-  schedule_next_scan(self);
 }
 
 /// Applies an operator's or engineer's change to the running loop, all of it or nothing.
@@ -281,10 +312,24 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   });
   subscribe_to_bus(self);
   st.schedule.start(steady_us(), us_of(st.config.scan_period));
-  schedule_next_scan(self);
+  if (st.config.follow_input)
+    self->delayed_send(self, watchdog_interval(st.config), watchdog_atom::value);
+  else
+    schedule_next_scan(self);
   return {
       [self](const sample_batch& batch) { on_samples(self, batch); },
-      [self](scan_atom) { scan(self); },
+      [self](scan_atom) {
+        scan(self);
+        schedule_next_scan(self);
+      },
+      // follow_input: the measurements stopped coming (the RTU is in ERROR, the bus restarted):
+      // the loop still scans, and sees its measurement go stale, then BAD.
+      [self](watchdog_atom) {
+        auto& s = self->state;
+        if (steady_us() - s.last_step_us >= us_of(watchdog_interval(s.config)))
+          scan(self);
+        self->delayed_send(self, watchdog_interval(s.config), watchdog_atom::value);
+      },
       [self](subscribe_atom) { subscribe_to_bus(self); },
       [self](caf::update_atom, const pid_loop_patch& patch) { return change(self, patch); },
       [self](caf::get_atom) { return self->state.last; },

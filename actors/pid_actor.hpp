@@ -35,10 +35,18 @@ struct pid_actor_config {
   /// The owner hears what the loop is doing this often, and at once on a change of mode or
   /// status: it keeps the read model and persists the output.
   std::chrono::milliseconds report_interval{std::chrono::seconds(1)};
+  /// `pid_update` goes to the live stream at most this often, and at once on a change of mode or
+  /// status: an operator's screen gains nothing from ten updates a second of a thousand loops.
+  std::chrono::milliseconds publish_interval{250};
   /// How soon to look for the field bus again while it is not registered.
   std::chrono::milliseconds resubscribe_delay{250};
   /// Receives (pid_atom, pid_snapshot) reports; may be invalid (nobody listens).
   caf::actor owner;
+  /// Scan when each measurement arrives instead of on a clock of its own: for a loop that scans
+  /// at its input RTU's cycle this removes up to a period of dead time, and the scans keep the
+  /// RTU's cycle (which runs on absolute deadlines). Without measurements the loop still scans,
+  /// every max(3 periods, stale_after / 2), and sees its measurement go stale.
+  bool follow_input = false;
   /// False for the outer loop of a cascade: its output is its inner loops' setpoint.
   bool drives_actuator = true;
   /// Where the loop records its punctuality; may be null.
@@ -61,13 +69,15 @@ struct pid_actor_state {
   // The loops whose setpoint this one's output is (CASCADE).
   std::vector<caf::actor> inner_loops;
   core::cycle_schedule schedule;
-  std::int64_t deadline_us = 0;
   std::int64_t last_step_us = 0;
   double written_output = 0.0;
   std::int64_t written_at_us = 0;
   bool has_written = false;
-  std::string output_error;  // why the last write failed; empty: it did not
+  std::string output_error;           // why the last write failed; empty: it did not
+  std::uint64_t write_seq = 0;        // the last write's number: older answers are ignored
+  std::int64_t write_sent_at_us = 0;  // the write in flight; 0: none
   std::int64_t reported_at_us = 0;
+  std::int64_t published_at_us = 0;
   pid_snapshot last;
 };
 

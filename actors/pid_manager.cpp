@@ -142,6 +142,8 @@ void start_loop(self_ptr self, member& m) {
   // Three missed RTU cycles make the measurement BAD, and never sooner than a second.
   c.stale_after =
       std::max({3 * input_cycle(self, loop), 2 * c.scan_period, std::chrono::milliseconds(1000)});
+  // At its input's own cycle, a loop scans just after each measurement: no dead time waiting.
+  c.follow_input = c.scan_period == input_cycle(self, loop);
   c.report_interval = self->state.config.report_interval;
   c.owner = caf::actor_cast<caf::actor>(self);
   c.timing = self->state.config.timing;
@@ -253,34 +255,46 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
   auto initial_storage = storage_of(self);
   if (!initial_storage)
     throw std::runtime_error("pid loops: storage is not running");
+  // The RTUs' cycles first (the default scan periods), then the loops; nothing is answered
+  // before every loop runs again.
+  auto load_loops = [self, initial_storage] {
+    self->request(initial_storage, storage_timeout, caf::get_atom::value, pid_atom::value,
+                  std::string())
+        .await(
+            [self](std::vector<pid_loop_record>& loops) {
+              for (auto& loop : loops) {
+                auto& m = self->state.loops[loop.id];
+                m.view.loop = std::move(loop);
+                m.saved = {m.view.loop.id, m.view.loop.output, m.view.loop.setpoint,
+                           m.view.loop.mode};
+              }
+              for (auto& [id, m] : self->state.loops)
+                start_loop(self, m);
+              wire_cascades(self);
+              spdlog::info("pid loops: {} configured", loops.size());
+            },
+            [self](caf::error& err) {
+              spdlog::critical("pid loops: cannot load the loops: {}", self->system().render(err));
+              self->quit(err);
+            });
+  };
   if (auto rtus = lookup<rtus_api>(self->system(), names::rtus))
     self->request(rtus, storage_timeout, caf::get_atom::value, rtus_atom::value)
         .await(
-            [self](std::vector<rtu_record>& list) {
+            [self, load_loops](std::vector<rtu_record>& list) {
               for (const auto& rtu : list)
                 self->state.cycle_ms[rtu.station_name] = rtu.cycle_time_ms;
+              load_loops();
             },
-            [](caf::error&) {});
-  // Nothing is answered before every loop runs again.
-  self->request(initial_storage, storage_timeout, caf::get_atom::value, pid_atom::value,
-                std::string())
-      .await(
-          [self](std::vector<pid_loop_record>& loops) {
-            for (auto& loop : loops) {
-              auto& m = self->state.loops[loop.id];
-              m.view.loop = std::move(loop);
-              m.saved = {m.view.loop.id, m.view.loop.output, m.view.loop.setpoint,
-                         m.view.loop.mode};
-            }
-            for (auto& [id, m] : self->state.loops)
-              start_loop(self, m);
-            wire_cascades(self);
-            spdlog::info("pid loops: {} configured", loops.size());
-          },
-          [self](caf::error& err) {
-            spdlog::critical("pid loops: cannot load the loops: {}", self->system().render(err));
-            self->quit(err);
-          });
+            [self, load_loops](caf::error& err) {
+              spdlog::warn(
+                  "pid loops: no RTU cycle times ({}): loops without scan_period_ms "
+                  "scan every second until changed",
+                  self->system().render(err));
+              load_loops();
+            });
+  else
+    load_loops();
   self->delayed_send(self, self->state.config.persist_interval, persist_atom::value);
 
   self->set_default_handler(caf::print_and_drop);

@@ -187,9 +187,10 @@ void add_system_routes(router& routes, api_context& ctx) {
             out << "wtc_actor_restarts_total{actor=\"" << prometheus_label(a.name) << "\"} "
                 << a.restarts << "\n";
           if (ctx.pid_timing) {
-            render_histogram(out, "wtc_pid_scan_lateness_seconds",
-                             "How late a PID loop's scan started after its deadline.",
-                             ctx.pid_timing->scan_lateness.read());
+            render_histogram(
+                out, "wtc_pid_scan_jitter_seconds",
+                "Scan period jitter of the PID loops: |time between two scans - the period|.",
+                ctx.pid_timing->scan_jitter.read());
             render_histogram(out, "wtc_pid_sample_to_command_seconds",
                              "From a measurement's arrival to the RTU's acknowledgment of the "
                              "output a PID loop computed from it.",

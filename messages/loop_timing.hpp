@@ -30,6 +30,9 @@ class latency_histogram {
 
   void record(std::int64_t us);
   snapshot read() const;
+  /// Starts counting afresh (a benchmark after its warm-up). Not atomic as a whole: a recording
+  /// made meanwhile may be half counted.
+  void reset();
 
  private:
   std::array<std::atomic<std::uint64_t>, bounds_us.size() + 1> counts_{};
@@ -40,8 +43,8 @@ class latency_histogram {
 
 /// The timing of every PID loop of this process.
 struct loop_timing {
-  /// How late a scan started after its deadline.
-  latency_histogram scan_lateness;
+  /// Scan period jitter: |time between two scans of a loop − its scan period|.
+  latency_histogram scan_jitter;
   /// From the arrival of the measurement a scan used to the RTU's acknowledgment of the output
   /// that scan wrote.
   latency_histogram sample_to_command;
@@ -69,6 +72,14 @@ inline latency_histogram::snapshot latency_histogram::read() const {
   s.sum_us = sum_us_.load(std::memory_order_relaxed);
   s.max_us = max_us_.load(std::memory_order_relaxed);
   return s;
+}
+
+inline void latency_histogram::reset() {
+  for (auto& c : counts_)
+    c.store(0, std::memory_order_relaxed);
+  count_.store(0, std::memory_order_relaxed);
+  sum_us_.store(0, std::memory_order_relaxed);
+  max_us_.store(0, std::memory_order_relaxed);
 }
 
 inline std::int64_t latency_histogram::snapshot::quantile_bound_us(double q) const {

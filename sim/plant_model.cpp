@@ -62,6 +62,14 @@ double tank_level_after(double level_m, double inflow_m3h, double outflow_m3h, d
   return std::clamp(level_m + change, 0.0, pc::tank_height_m);
 }
 
+/// What the outlet valve passes at `opening_percent`: the network's draw lowers the pressure
+/// downstream of the valve, so the same opening passes more at high demand (flow through a valve
+/// goes with the square root of the pressure drop across it).
+double outlet_valve_flow_m3h(double opening_percent, double demand_m3h) {
+  return opening_percent / 100.0 * pc::outlet_valve_capacity_m3h *
+         std::sqrt(std::max(0.0, demand_m3h) / pc::demand_mean_m3h);
+}
+
 /// The clear well feeds the network by gravity: static head less the pipe losses of the flow.
 double distribution_pressure_bar(double clear_well_level_m, double outlet_flow_m3h) {
   return pc::bar_per_m * (pc::reservoir_elevation_m + clear_well_level_m) -
@@ -142,8 +150,8 @@ plant_model::plant_model(config cfg) : config_(cfg), random_(cfg.seed) {
     // Start at the steady state of that operating point, so the demo shows no start-up swing.
     process_.intake_flow_m3h = pc::intake_pump_flow_m3h;
     process_.transfer_flow_m3h = pc::transfer_pump_flow_m3h;
-    process_.outlet_flow_m3h = std::min(
-        pc::demand_mean_m3h, pc::initial_valve_percent / 100.0 * pc::outlet_valve_capacity_m3h);
+    process_.outlet_flow_m3h =
+        outlet_valve_flow_m3h(pc::initial_valve_percent, process_.demand_m3h);
   }
   process_.ph_contact_tank = pc::raw_ph_mean + pc::ph_gain_per_full_duty * ph_duty / 100.0;
   process_.ph_at_probe = process_.ph_contact_tank;
@@ -203,10 +211,9 @@ void plant_model::advance(double h) {
   const double transfer_target = slot_at(slot::transfer_pump).running() && transfer_has_suction
                                      ? pc::transfer_pump_flow_m3h
                                      : 0.0;
-  const double valve_opening = slot_at(slot::outlet_valve).value / 100.0;
   const double outlet_target =
       p.clear_well_level_m > pc::dry_level_m
-          ? std::min(p.demand_m3h, valve_opening * pc::outlet_valve_capacity_m3h)
+          ? outlet_valve_flow_m3h(slot_at(slot::outlet_valve).value, p.demand_m3h)
           : 0.0;
   p.intake_flow_m3h += (intake_target - p.intake_flow_m3h) * lag_fraction(h, pc::pump_flow_tau_s);
   p.transfer_flow_m3h +=

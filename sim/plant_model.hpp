@@ -86,7 +86,7 @@ constexpr double high_high_trip_m = 4.8;
 constexpr double high_high_clear_m = 4.5;
 constexpr double intake_pump_flow_m3h = 60.0;
 constexpr double transfer_pump_flow_m3h = 50.0;
-constexpr double outlet_valve_capacity_m3h = 120.0;  // at 100 % opening
+constexpr double outlet_valve_capacity_m3h = 120.0;  // at 100 % opening and mean demand
 constexpr double pump_flow_tau_s = 3.0;
 constexpr double valve_flow_tau_s = 2.0;
 constexpr double demand_mean_m3h = 40.0;
@@ -120,7 +120,7 @@ constexpr double max_substep_s = 0.1;
 // The operating point of a plant that starts in operation.
 constexpr double initial_ph_duty_percent = 32.0;
 constexpr double initial_chlorine_duty_percent = 25.0;
-constexpr double initial_valve_percent = 60.0;
+constexpr double initial_valve_percent = 40.0;
 }  // namespace plant_constants
 
 struct firmware_version {

@@ -295,7 +295,7 @@ TEST_F(PidManagerTest, ScansAreTimedAgainstTheirDeadlines) {
   ASSERT_TRUE(ask<pid_loop_view>(create_atom::value, loop("timed", 1, 11), admin));
   for (int i = 0; i < 10; ++i)
     next_command({{1, 4.0}}, 100ms);
-  const auto lateness = timing->scan_lateness.read();
+  const auto lateness = timing->scan_jitter.read();
   EXPECT_GE(lateness.count, 5u);
   EXPECT_GE(timing->sample_to_command.read().count, 1u);
 }

@@ -175,5 +175,70 @@ TEST_F(PidLoopOnTheSimulator, SettlesASetpointStepSwitchesBumplesslyAndHoldsOnAB
   EXPECT_EQ(who["pid_setpoint"], "oscar");
 }
 
+TEST_F(PidLoopOnTheSimulator, RefusesBadLoopsAndBadChangesAndLeavesTheLoopAsItWas) {
+  // Two RTUs on endpoints nobody serves: the loops are configured, not run.
+  for (auto [station, port] : {std::pair{"plant-1", 1502}, std::pair{"plant-2", 1503}})
+    ASSERT_EQ(client().post("/api/v1/rtus", rtu_body(station, port), admin_).status, 200);
+  const nlohmann::json good{{"name", "pH"}, {"input_slot", 5}, {"output_slot", 11},
+                            {"kp", 60.0},   {"ki", 2.0},       {"setpoint", 7.2}};
+  const auto with = [&](const nlohmann::json& changes) {
+    auto body = good;
+    body.update(changes);
+    return body;
+  };
+  const std::vector<std::pair<nlohmann::json, std::string>> bad_creates{
+      {{{"ki", -1.0}}, "sign"},
+      {{{"output_min", 50.0}, {"output_max", 10.0}}, "output_min"},
+      {{{"input_rtu", "nowhere"}}, "input_rtu"},
+      {{{"mode", "CASCADE"}}, "cascade_from"},
+      {{{"mode", "FAST"}}, "mode"},
+      {{{"derivative_filter", 10.0}}, "derivative_filter"},
+      {{{"input_slot", 0}}, "input_slot"},
+      {{{"scan_period_ms", 5}}, "scan_period_ms"},
+      {{{"kp", "high"}}, "kp"},
+      {{{"status", "NORMAL"}}, "status"},
+      {{{"colour", "red"}}, "colour"},
+      {{{"input_rtu", "plant-2"}, {"output_rtu", "plant-2"}}, "plant-1"},
+  };
+  for (const auto& [changes, named] : bad_creates) {
+    auto res = client().post("/api/v1/rtus/plant-1/pid", with(changes), admin_);
+    EXPECT_EQ(res.status, 400) << changes.dump() << ": " << res.body;
+    EXPECT_NE(res.json().value("detail", "").find(named), std::string::npos) << res.body;
+  }
+  auto missing = good;
+  missing.erase("name");
+  EXPECT_EQ(client().post("/api/v1/rtus/plant-1/pid", missing, admin_).status, 400);
+  EXPECT_TRUE(client().get("/api/v1/rtus/plant-1/pid", admin_).json()["data"].empty());
+
+  auto created = client().post("/api/v1/rtus/plant-1/pid", good, admin_);
+  ASSERT_EQ(created.status, 200) << created.body;
+  const auto path = loop_path(created.json()["id"].get<std::int64_t>());
+  const std::vector<std::pair<std::string, nlohmann::json>> bad_changes{
+      {"/setpoint", {{"setpoint", "7"}}},
+      {"/setpoint", nlohmann::json::object()},
+      {"/mode", {{"mode", "AUTO"}, {"output", 50.0}}},
+      {"/mode", {{"output", 50.0}}},
+      {"/tuning", {{"kp", -1.0}}},
+      {"/tuning", {{"setpoint", 8.0}}},
+      {"", {{"id", 999}, {"kp", 2.0}}},
+      {"", {{"cascade_from", created.json()["id"]}}},
+  };
+  for (const auto& [suffix, body] : bad_changes) {
+    auto res = put(path + suffix, body, admin_);
+    EXPECT_EQ(res.status, 400) << suffix << " " << body.dump() << ": " << res.body;
+  }
+  EXPECT_EQ(client().get("/api/v1/rtus/plant-2/pid/1", admin_).status, 404);
+  EXPECT_EQ(put("/api/v1/rtus/plant-1/pid/999/setpoint", {{"setpoint", 7.0}}, admin_).status, 404);
+  auto shown = client().get(path, admin_).json();
+  for (const auto& field : {"kp", "ki", "setpoint", "mode", "output_min", "output_max"})
+    EXPECT_EQ(shown[field], created.json()[field]) << field;
+
+  // A PUT of the object as it came back is accepted.
+  auto round_trip = put(path, shown, admin_);
+  EXPECT_EQ(round_trip.status, 200) << round_trip.body;
+  EXPECT_EQ(client().request("DELETE", path, "", admin_).status, 200);
+  EXPECT_EQ(client().get(path, admin_).status, 404);
+}
+
 }  // namespace
 }  // namespace wtc::test
