@@ -37,8 +37,9 @@ caf::error unknown_profile(const std::string& name) {
 void spawn_member(self_ptr self, const rtu_record& rtu) {
   auto& member = self->state.rtus[rtu.station_name];
   member.record = rtu;
-  member.handle = self->spawn<caf::monitored>(rtu_actor, rtu, self->state.actor_config,
-                                              caf::actor_cast<caf::actor>(self));
+  // Linked: an RTU's actor does not outlive the fleet (a stopping wtcd waits for every actor).
+  member.handle = self->spawn<caf::linked>(rtu_actor, rtu, self->state.actor_config,
+                                           caf::actor_cast<caf::actor>(self));
 }
 
 void forget_tags(self_ptr self, rtu_manager_state::member& member) {
@@ -132,17 +133,20 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
           });
 
   self->set_default_handler(caf::print_and_drop);
-  self->set_down_handler([self](const caf::down_msg& down) {
+  // The rtu_actors are linked: one that stops is started again after a delay; any other exit
+  // message (the supervisor stopping wtcd) ends the fleet, and its rtu_actors with it.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [station, member] : self->state.rtus) {
-      if (member.handle.address() != down.source)
+      if (!member.handle || member.handle.address() != msg.source)
         continue;
       spdlog::error("rtu {}: actor stopped ({}); restarting in {} ms", station,
-                    self->system().render(down.reason),
+                    self->system().render(msg.reason),
                     std::chrono::milliseconds(respawn_delay).count());
       member.handle = nullptr;
       self->delayed_send(self, respawn_delay, respawn_atom::value, station);
       return;
     }
+    self->quit(msg.reason);
   });
 
   return {
@@ -276,7 +280,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
                   if (member != self->state.rtus.end()) {
                     forget_tags(self, member->second);
                     if (member->second.handle) {
-                      self->demonitor(member->second.handle);
+                      self->unlink_from(member->second.handle);
                       self->send_exit(member->second.handle, caf::exit_reason::user_shutdown);
                     }
                     self->state.rtus.erase(member);

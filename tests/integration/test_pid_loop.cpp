@@ -173,6 +173,9 @@ TEST_F(PidLoopOnTheSimulator, SettlesASetpointStepSwitchesBumplesslyAndHoldsOnAB
   EXPECT_EQ(who["pid_create"], "admin");
   EXPECT_EQ(who["pid_mode"], "oscar");
   EXPECT_EQ(who["pid_setpoint"], "oscar");
+
+  // With an RTU connected and a loop running, wtcd still stops cleanly: every actor ends.
+  EXPECT_EQ(wtcd_.stop(), 0) << wtcd_.log();
 }
 
 TEST_F(PidLoopOnTheSimulator, RefusesBadLoopsAndBadChangesAndLeavesTheLoopAsItWas) {
