@@ -75,36 +75,22 @@ void publish(live_hub_state& st) {
   st.frames.clear();
 }
 
-void retry_subscription(self_ptr self) {
-  auto& st = self->state;
-  if (st.resubscribe_pending)
-    return;
-  st.resubscribe_pending = true;
-  self->delayed_send(self, st.config.resubscribe_delay, subscribe_atom::value);
-}
-
 void subscribe_to_bus(self_ptr self) {
   auto& st = self->state;
-  st.resubscribe_pending = false;
-  if (st.bus)
-    return;
-  auto bus = lookup<field_bus_api>(self->system(), names::field_bus);
-  if (!bus) {
-    if (!st.waiting_logged)
-      spdlog::info("live hub: waiting for the field bus");
-    st.waiting_logged = true;
-    retry_subscription(self);
-    return;
+  switch (st.bus.subscribe(self)) {
+    case bus_subscription::outcome::subscribed:
+      st.waiting_logged = false;
+      ++st.stats.bus_subscriptions;
+      spdlog::debug("live hub: subscribed to the field bus");
+      break;
+    case bus_subscription::outcome::waiting:
+      if (!st.waiting_logged)
+        spdlog::info("live hub: waiting for the field bus");
+      st.waiting_logged = true;
+      break;
+    case bus_subscription::outcome::already:
+      break;
   }
-  // A bus that has just died may still be registered: its down message comes at once, and the
-  // hub looks again.
-  st.bus = bus;
-  st.waiting_logged = false;
-  self->monitor(bus);
-  self->send(bus, subscribe_atom::value, caf::actor_cast<caf::actor>(self), std::string{},
-             topics::all);
-  ++st.stats.bus_subscriptions;
-  spdlog::debug("live hub: subscribed to the field bus");
 }
 
 void on_samples(self_ptr self, const sample_batch& batch) {
@@ -187,14 +173,11 @@ void on_live_message(self_ptr self, const live_message& msg) {
 
 live_hub_api::behavior_type live_hub(self_ptr self, live_hub_config config) {
   self->state.config = config;
+  self->state.bus = bus_subscription(std::string{}, topics::all, config.resubscribe_delay);
   self->set_down_handler([self](caf::down_msg& down) {
-    auto& st = self->state;
-    if (!st.bus || down.source != st.bus.address())
-      return;
-    spdlog::warn("live hub: the field bus went down ({}); subscribing again once it is back",
-                 self->system().render(down.reason));
-    st.bus = nullptr;
-    retry_subscription(self);
+    if (self->state.bus.on_down(self, down))
+      spdlog::warn("live hub: the field bus went down ({}); subscribing again once it is back",
+                   self->system().render(down.reason));
   });
   subscribe_to_bus(self);
 
@@ -210,7 +193,7 @@ live_hub_api::behavior_type live_hub(self_ptr self, live_hub_config config) {
       [self](caf::get_atom, stats_atom) {
         auto& st = self->state;
         live_stats out = st.stats;
-        out.bus_subscribed = static_cast<bool>(st.bus);
+        out.bus_subscribed = st.bus.subscribed();
         if (st.config.board) {
           const auto board = st.config.board->stats();
           out.clients = board.readers;

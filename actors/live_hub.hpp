@@ -7,6 +7,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/bus_subscription.hpp"
 #include "messages/live.hpp"
 #include "messages/live_board.hpp"
 
@@ -24,8 +25,7 @@ struct live_hub_state {
   static inline const char* name = "live_hub";
 
   live_hub_config config;
-  field_bus_api bus;  // the bus it is subscribed to, monitored; invalid while away
-  bool resubscribe_pending = false;
+  bus_subscription bus;
   bool waiting_logged = false;
   std::vector<live_frame_ptr> frames;  // scratch: the frames of the message at hand
   live_stats stats;

@@ -34,28 +34,6 @@ std::int64_t us_of(std::chrono::milliseconds d) {
   return static_cast<std::int64_t>(d.count()) * 1000;
 }
 
-void retry_subscription(self_ptr self) {
-  auto& st = self->state;
-  if (st.resubscribe_pending)
-    return;
-  st.resubscribe_pending = true;
-  self->delayed_send(self, st.config.resubscribe_delay, subscribe_atom::value);
-}
-
-void subscribe_to_bus(self_ptr self) {
-  auto& st = self->state;
-  st.resubscribe_pending = false;
-  if (st.bus)
-    return;
-  auto bus = lookup<field_bus_api>(self->system(), names::field_bus);
-  if (!bus)
-    return retry_subscription(self);
-  st.bus = caf::actor_cast<caf::actor>(bus);
-  self->monitor(st.bus);
-  self->send(bus, subscribe_atom::value, caf::actor_cast<caf::actor>(self),
-             st.config.loop.input_rtu, topics::samples);
-}
-
 void scan(self_ptr self);
 
 /// follow_input: how often the loop checks that measurements still come.
@@ -303,14 +281,9 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   st.last.sp = st.config.loop.setpoint;
   st.last.cv = st.config.loop.output;
   st.last.has_cv = st.config.loop.has_output;
-  self->set_down_handler([self](caf::down_msg& down) {
-    auto& s = self->state;
-    if (s.bus && down.source == s.bus.address()) {
-      s.bus = nullptr;
-      retry_subscription(self);
-    }
-  });
-  subscribe_to_bus(self);
+  st.bus = bus_subscription(st.config.loop.input_rtu, topics::samples, st.config.resubscribe_delay);
+  self->set_down_handler([self](caf::down_msg& down) { self->state.bus.on_down(self, down); });
+  st.bus.subscribe(self);
   st.schedule.start(steady_us(), us_of(st.config.scan_period));
   if (st.config.follow_input)
     self->delayed_send(self, watchdog_interval(st.config), watchdog_atom::value);
@@ -330,7 +303,7 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
           scan(self);
         self->delayed_send(self, watchdog_interval(s.config), watchdog_atom::value);
       },
-      [self](subscribe_atom) { subscribe_to_bus(self); },
+      [self](subscribe_atom) { self->state.bus.subscribe(self); },
       [self](caf::update_atom, const pid_loop_patch& patch) { return change(self, patch); },
       [self](caf::get_atom) { return self->state.last; },
       [self](cascade_atom, bool drives_actuator, std::vector<caf::actor>& inner_loops) {

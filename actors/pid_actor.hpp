@@ -12,6 +12,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/bus_subscription.hpp"
 #include "core/pid.hpp"
 #include "core/rtu_link.hpp"
 #include "messages/control_types.hpp"
@@ -57,8 +58,7 @@ struct pid_actor_state {
   static inline const char* name = "pid_loop";
   pid_actor_config config;
   core::pid_controller controller;
-  caf::actor bus;
-  bool resubscribe_pending = false;
+  bus_subscription bus;
   // The latest measurement: its value, quality and when it came (steady clock, microseconds).
   double pv = 0.0;
   quality pv_quality = quality::bad;
