@@ -75,10 +75,12 @@ class PidActorTest : public ::testing::Test {
     return r;
   }
 
-  void start(const pid_loop_record& r) {
+  void start(const pid_loop_record& r, bool follow_input = false,
+             std::chrono::milliseconds period = 50ms) {
     pid_actor_config c;
     c.loop = r;
-    c.scan_period = 50ms;
+    c.scan_period = period;
+    c.follow_input = follow_input;
     c.stale_after = 5s;  // long: a loaded test machine must not make the measurement stale
     c.report_interval = 100ms;
     c.owner = caf::actor_cast<caf::actor>(self);  // the test stands in for the manager
@@ -284,6 +286,22 @@ TEST_F(PidActorTest, AnOuterLoopFeedsItsInnerLoopAndFollowsItUntilTheCascadeClos
         caf::after(100ms) >> [] {});
   }
   EXPECT_TRUE(followed) << "the outer loop's output is the inner loop's setpoint";
+}
+
+TEST_F(PidActorTest, FollowingItsInputItScansWhenAMeasurementArrivesAndNotTwiceInAPeriod) {
+  // A minute's period: any scan within seconds is one the measurement caused.
+  start(ph_loop(), true, 60s);
+  ASSERT_TRUE(wait_for_scan_of(7.0)) << "the measurement triggers the scan";
+  // Within half a period of that scan, another measurement waits for the next period.
+  measure(6.0);
+  bool scanned_again = false;
+  for (int i = 0; i < 10; ++i)
+    self->receive(
+        [&](const live_message& m) { scanned_again |= nlohmann::json::parse(m.data)["pv"] == 6.0; },
+        [](pid_atom, const pid_snapshot&) {},
+        [](const std::string&, const actuator_command&, const std::string&) {},
+        caf::after(100ms) >> [] {});
+  EXPECT_FALSE(scanned_again);
 }
 
 }  // namespace
