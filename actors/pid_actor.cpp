@@ -41,14 +41,6 @@ std::chrono::milliseconds watchdog_interval(const pid_actor_config& c) {
   return std::max(3 * c.scan_period, c.stale_after / 2);
 }
 
-void schedule_next_scan(self_ptr self) {
-  auto& st = self->state;
-  const auto deadline_us = st.schedule.next_deadline(steady_us());
-  self->delayed_send(
-      self, std::chrono::microseconds(std::max<std::int64_t>(0, deadline_us - steady_us())),
-      scan_atom::value);
-}
-
 void on_samples(self_ptr self, const sample_batch& batch) {
   auto& st = self->state;
   if (batch.station != st.config.loop.input_rtu)
@@ -61,7 +53,7 @@ void on_samples(self_ptr self, const sample_batch& batch) {
       st.has_pv = true;
       // A measurement that comes sooner than half a period after the last scan waits for the
       // next one: two batches close together (a reconnect) do not make two scans.
-      if (st.config.follow_input && st.pv_at_us - st.last_step_us >= st.schedule.period_us() / 2)
+      if (st.config.follow_input && st.pv_at_us - st.last_step_us >= st.period_us / 2)
         scan(self);
       return;  // a slot's first channel is the measurement
     }
@@ -189,8 +181,7 @@ void scan(self_ptr self) {
   auto& st = self->state;
   const auto now_us = steady_us();
   if (st.config.timing && st.last_step_us != 0)
-    st.config.timing->scan_jitter.record(
-        std::abs(now_us - st.last_step_us - st.schedule.period_us()));
+    st.config.timing->scan_jitter.record(std::abs(now_us - st.last_step_us - st.period_us));
   core::pid_input in;
   const bool fresh = st.has_pv && now_us - st.pv_at_us <= us_of(st.config.stale_after);
   in.measurement = st.pv;
@@ -284,17 +275,18 @@ caf::behavior pid_actor(self_ptr self, pid_actor_config config) {
   st.bus = bus_subscription(st.config.loop.input_rtu, topics::samples, st.config.resubscribe_delay);
   self->set_down_handler([self](caf::down_msg& down) { self->state.bus.on_down(self, down); });
   st.bus.subscribe(self);
-  st.schedule.start(steady_us(), us_of(st.config.scan_period));
-  if (st.config.follow_input)
+  st.period_us = us_of(st.config.scan_period);
+  if (st.config.follow_input) {
     self->delayed_send(self, watchdog_interval(st.config), watchdog_atom::value);
-  else
-    schedule_next_scan(self);
+  } else {
+    if (!st.config.scan_clock)
+      throw std::invalid_argument("a PID loop on its own clock needs a scan clock");
+    self->send(st.config.scan_clock, subscribe_atom::value, caf::actor_cast<caf::actor>(self),
+               st.period_us);
+  }
   return {
       [self](const sample_batch& batch) { on_samples(self, batch); },
-      [self](scan_atom) {
-        scan(self);
-        schedule_next_scan(self);
-      },
+      [self](scan_atom) { scan(self); },
       // follow_input: the measurements stopped coming (the RTU is in ERROR, the bus restarted):
       // the loop still scans, and sees its measurement go stale, then BAD.
       [self](watchdog_atom) {

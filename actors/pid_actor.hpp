@@ -14,14 +14,12 @@
 
 #include "actors/bus_subscription.hpp"
 #include "core/pid.hpp"
-#include "core/rtu_link.hpp"
 #include "messages/control_types.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/loop_timing.hpp"
 
 namespace wtc {
 
-using scan_atom = caf::atom_constant<caf::atom("pidscan")>;
 using cascade_atom = caf::atom_constant<caf::atom("cascade")>;
 using track_atom = caf::atom_constant<caf::atom("pidtrack")>;
 
@@ -48,6 +46,9 @@ struct pid_actor_config {
   /// RTU's cycle (which runs on absolute deadlines). Without measurements the loop still scans,
   /// every max(3 periods, stale_after / 2), and sees its measurement go stale.
   bool follow_input = false;
+  /// Sends the scans of a loop on its own clock (actors/scan_clock); required unless
+  /// follow_input.
+  caf::actor scan_clock;
   /// False for the outer loop of a cascade: its output is its inner loops' setpoint.
   bool drives_actuator = true;
   /// Where the loop records its punctuality; may be null.
@@ -68,7 +69,7 @@ struct pid_actor_state {
   bool has_external_setpoint = false;
   // The loops whose setpoint this one's output is (CASCADE).
   std::vector<caf::actor> inner_loops;
-  core::cycle_schedule schedule;
+  std::int64_t period_us = 0;
   std::int64_t last_step_us = 0;
   double written_output = 0.0;
   std::int64_t written_at_us = 0;

@@ -14,6 +14,7 @@
 
 #include "actors/audit.hpp"
 #include "actors/mailbox_depth.hpp"
+#include "actors/scan_clock.hpp"
 #include "actors/storage_access.hpp"
 #include "core/time.hpp"
 #include "messages/errors.hpp"
@@ -146,6 +147,7 @@ void start_loop(self_ptr self, member& m) {
   c.follow_input = c.scan_period == input_cycle(self, loop);
   c.report_interval = self->state.config.report_interval;
   c.owner = caf::actor_cast<caf::actor>(self);
+  c.scan_clock = self->state.clock;
   c.timing = self->state.config.timing;
   c.drives_actuator = !is_outer(self, loop.id);
   m.handle = self->spawn<caf::linked>(pid_actor, std::move(c));
@@ -252,6 +254,7 @@ void with_rtus(self_ptr self, caf::response_promise promise, Next next) {
 
 caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_manager_config config) {
   self->state.config = std::move(config);
+  self->state.clock = self->spawn<caf::linked>(scan_clock);
   auto initial_storage = storage_of(self);
   if (!initial_storage)
     throw std::runtime_error("pid loops: storage is not running");

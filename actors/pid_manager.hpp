@@ -36,7 +36,8 @@ struct pid_manager_state {
     pid_runtime saved;   // what storage holds of the runtime state
   };
   pid_manager_config config;
-  std::map<std::int64_t, member> loops;                    // by id
+  caf::actor clock;                      // the scan clock of the loops on their own clock; linked
+  std::map<std::int64_t, member> loops;  // by id
   std::unordered_map<std::string, std::int64_t> cycle_ms;  // RTU station -> cycle time
   std::uint64_t restarts = 0;
 };

@@ -41,6 +41,7 @@ using pid_output_atom = caf::atom_constant<caf::atom("pidoutput")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
+using scan_atom = caf::atom_constant<caf::atom("pidscan")>;
 using flush_atom = caf::atom_constant<caf::atom("flushdirty")>;
 
 }  // namespace wtc

@@ -11,6 +11,7 @@
 
 #include "actors/field_bus.hpp"
 #include "actors/pid_actor.hpp"
+#include "actors/scan_clock.hpp"
 #include "messages/live.hpp"
 #include "messages/register_types.hpp"
 
@@ -50,7 +51,7 @@ class PidActorTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (auto& a : {loop, rtus, caf::actor_cast<caf::actor>(bus)})
+    for (auto& a : {loop, rtus, clock, caf::actor_cast<caf::actor>(bus)})
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
@@ -81,6 +82,7 @@ class PidActorTest : public ::testing::Test {
     c.loop = r;
     c.scan_period = period;
     c.follow_input = follow_input;
+    c.scan_clock = clock;
     c.stale_after = 5s;  // long: a loaded test machine must not make the measurement stale
     c.report_interval = 100ms;
     c.owner = caf::actor_cast<caf::actor>(self);  // the test stands in for the manager
@@ -149,6 +151,7 @@ class PidActorTest : public ::testing::Test {
   caf::scoped_actor self{sys};
   field_bus_api bus;
   caf::actor rtus;
+  caf::actor clock = sys.spawn(scan_clock);
   caf::actor loop;
 };
 
