@@ -254,7 +254,7 @@ void with_rtus(self_ptr self, caf::response_promise promise, Next next) {
 
 caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_manager_config config) {
   self->state.config = std::move(config);
-  self->state.clock = self->spawn<caf::linked>(scan_clock);
+  self->state.clock = self->spawn<caf::linked>(scan_clock, scan_grid_us);
   auto initial_storage = storage_of(self);
   if (!initial_storage)
     throw std::runtime_error("pid loops: storage is not running");

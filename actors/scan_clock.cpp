@@ -11,15 +11,13 @@ namespace {
 using self_ptr = caf::stateful_actor<scan_clock_state>*;
 using tick_atom = caf::atom_constant<caf::atom("clocktick")>;
 
-constexpr std::int64_t grid_us = 1000;
-
 std::int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-std::int64_t on_grid(std::int64_t us) {
+std::int64_t on_grid(std::int64_t us, std::int64_t grid_us) {
   return (us + grid_us - 1) / grid_us * grid_us;
 }
 
@@ -62,13 +60,13 @@ void tick(self_ptr self) {
 
 }  // namespace
 
-caf::behavior scan_clock(caf::stateful_actor<scan_clock_state>* self) {
+caf::behavior scan_clock(caf::stateful_actor<scan_clock_state>* self, std::int64_t grid_us) {
   self->set_down_handler([self](caf::down_msg& down) { forget(self, down.source); });
   return {
-      [self](subscribe_atom, caf::actor& loop, std::int64_t period_us) {
-        const auto period = std::max<std::int64_t>(grid_us, on_grid(period_us));
+      [self, grid_us](subscribe_atom, caf::actor& loop, std::int64_t period_us) {
+        const auto period = std::max<std::int64_t>(grid_us, on_grid(period_us, grid_us));
         self->monitor(loop);
-        self->state.due.emplace(on_grid(steady_us() + period),
+        self->state.due.emplace(on_grid(steady_us() + period, grid_us),
                                 scan_clock_state::entry{std::move(loop), period});
         arm(self);
       },

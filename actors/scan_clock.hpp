@@ -29,7 +29,10 @@ struct scan_clock_state {
 /// Takes (subscribe_atom, actor loop, int64 period_us): the loop gets a scan_atom every period,
 /// against absolute deadlines (a late tick does not shift later ones; deadlines already passed
 /// are skipped), from one period after it subscribed. (unsubscribe_atom, actor) and the loop's
-/// end stop it.
-caf::behavior scan_clock(caf::stateful_actor<scan_clock_state>* self);
+/// end stop it. Deadlines lie on a grid of `grid_us` (scan_grid_us).
+caf::behavior scan_clock(caf::stateful_actor<scan_clock_state>* self, std::int64_t grid_us);
+
+/// The grid of the deadlines: 1 ms.
+constexpr std::int64_t scan_grid_us = 1000;
 
 }  // namespace wtc

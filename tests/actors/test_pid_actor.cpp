@@ -151,7 +151,7 @@ class PidActorTest : public ::testing::Test {
   caf::scoped_actor self{sys};
   field_bus_api bus;
   caf::actor rtus;
-  caf::actor clock = sys.spawn(scan_clock);
+  caf::actor clock = sys.spawn(scan_clock, scan_grid_us);
   caf::actor loop;
 };
 
