@@ -24,11 +24,7 @@ using watchdog_atom = caf::atom_constant<caf::atom("pidwatch")>;
 
 constexpr auto write_timeout = std::chrono::milliseconds(5000);
 
-std::int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using core::steady_us;
 
 std::int64_t us_of(std::chrono::milliseconds d) {
   return static_cast<std::int64_t>(d.count()) * 1000;

@@ -22,11 +22,7 @@ using self_ptr = caf::stateful_actor<rtu_actor_state>*;
 
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
-std::int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using core::steady_us;
 
 /// At most `limit` bytes, cut on a UTF-8 character boundary (a split character would make
 /// PostgreSQL refuse the row, and the state change with it).

@@ -1,5 +1,7 @@
 #include "actors/scan_clock.hpp"
 
+#include "core/time.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -11,11 +13,7 @@ namespace {
 using self_ptr = caf::stateful_actor<scan_clock_state>*;
 using tick_atom = caf::atom_constant<caf::atom("clocktick")>;
 
-std::int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using core::steady_us;
 
 std::int64_t on_grid(std::int64_t us, std::int64_t grid_us) {
   return (us + grid_us - 1) / grid_us * grid_us;

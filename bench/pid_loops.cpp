@@ -81,11 +81,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// the period as RTUs connected at different moments are, on absolute deadlines.
 caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
                      std::chrono::milliseconds period) {
-  const auto now_us = [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  };
+  const auto now_us = wtc::core::steady_us;
   const auto step_us = std::chrono::duration_cast<std::chrono::microseconds>(period).count() / rtus;
   self->state.next_us = now_us();
   self->send(self, tick_atom::value);

@@ -67,6 +67,11 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t steady_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 std::string format_iso8601(std::int64_t ms) {
   std::int64_t days = ms / 86'400'000;
   std::int64_t rem = ms % 86'400'000;

@@ -10,6 +10,9 @@ namespace wtc::core {
 /// Wall-clock time in UTC milliseconds since the UNIX epoch.
 std::int64_t now_ms();
 
+/// The monotonic clock in microseconds (an arbitrary origin): for deadlines and latencies.
+std::int64_t steady_us();
+
 /// "2026-01-17T12:00:00Z", with ".mmm" before the Z when the milliseconds are not zero.
 std::string format_iso8601(std::int64_t ms);
 
