@@ -223,6 +223,63 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
           return caf::ok_atom::value;
         });
       },
+      [&db](caf::get_atom, alarm_rule_atom) -> caf::result<std::vector<alarm_rule_record>> {
+        return guarded([&] { return db.list_alarm_rules(); });
+      },
+      [&db](caf::get_atom, alarm_rule_atom, std::int64_t id) -> caf::result<alarm_rule_record> {
+        return guarded([&]() -> alarm_rule_record {
+          if (auto found = db.get_alarm_rule(id))
+            return *found;
+          throw storage::storage_error(errc::not_found,
+                                       "no alarm rule with id " + std::to_string(id));
+        });
+      },
+      [&db](create_atom, const alarm_rule_record& rule,
+            const audit_entry& audit) -> caf::result<alarm_rule_record> {
+        return guarded([&] { return db.create_alarm_rule(rule, audit); });
+      },
+      [&db](caf::update_atom, const alarm_rule_record& rule,
+            const audit_entry& audit) -> caf::result<alarm_rule_record> {
+        return guarded([&] { return db.update_alarm_rule(rule, audit.timestamp, audit); });
+      },
+      [&db](caf::delete_atom, alarm_rule_atom, std::int64_t id,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_alarm_rule(id, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, slot_config_atom) -> caf::result<std::vector<slot_config_record>> {
+        return guarded([&] { return db.list_slot_configs(); });
+      },
+      [&db](caf::put_atom, const slot_config_record& slot_config,
+            const audit_entry& audit) -> caf::result<slot_config_record> {
+        return guarded([&] { return db.save_slot_config(slot_config, audit); });
+      },
+      [&db](caf::get_atom, alarm_state_atom) -> caf::result<alarm_restore> {
+        return guarded([&] { return db.load_alarm_state(); });
+      },
+      [&db](const alarm_state_batch& batch) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.save_alarm_state(batch);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, history_atom,
+            const alarm_history_filter& filter) -> caf::result<std::vector<alarm_event_record>> {
+        return guarded([&] { return db.query_alarm_history(filter); });
+      },
+      [&db](caf::get_atom, shelf_atom,
+            bool active_only) -> caf::result<std::vector<alarm_shelf_record>> {
+        return guarded([&] { return db.list_shelves(active_only); });
+      },
+      [&db](caf::get_atom, maintenance_atom,
+            bool open_only) -> caf::result<std::vector<maintenance_record>> {
+        return guarded([&] { return db.list_maintenance(open_only); });
+      },
+      [&db](caf::get_atom, alarm_rate_atom, timestamp_ms since) -> caf::result<std::int64_t> {
+        return guarded([&] { return db.count_annunciated_alarms(since); });
+      },
       [&db](caf::get_atom, sensors_atom,
             std::int64_t rtu_id) -> caf::result<std::vector<sensor_record>> {
         return guarded([&] { return db.list_sensors(rtu_id); });

@@ -139,6 +139,9 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
     cfg.session_ttl = std::chrono::seconds(parse_integer("WTC_SESSION_TTL", v, 1, 30 * 86400));
   if (auto v = get(env, "WTC_BCRYPT_COST"); !v.empty())
     cfg.bcrypt_cost = static_cast<int>(parse_integer("WTC_BCRYPT_COST", v, 10, 16));
+  if (auto v = get(env, "WTC_ALARM_MAX_SHELF_MINUTES"); !v.empty())
+    cfg.alarm_max_shelf =
+        std::chrono::minutes(parse_integer("WTC_ALARM_MAX_SHELF_MINUTES", v, 1, 7 * 24 * 60));
   if (auto v = get(env, "WTC_CORS_ORIGINS"); !v.empty())
     cfg.cors_origins = split_list(v);
   if (auto v = get(env, "WTC_LOG_LEVEL"); !v.empty())
@@ -156,7 +159,7 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   CLI::App cli{"wtcd: the WTC SCADA controller (central node)", "wtcd"};
   cli.set_version_flag("--version", "wtcd 0.1.0");
   std::string db_url, log_level, cors, log_structured;
-  long long port = -1, io_threads = -1, session_ttl = -1, bcrypt_cost = -1;
+  long long port = -1, io_threads = -1, session_ttl = -1, bcrypt_cost = -1, max_shelf = -1;
   cli.add_option("--db", db_url, "Database URL (overrides DATABASE_URL and WTC_DB_*)");
   cli.add_option("--data-dir", cfg.db.data_dir, "Data directory for the embedded SQLite database");
   cli.add_option("--port", port, "HTTP port (WTC_API_PORT, default 8000)");
@@ -164,6 +167,8 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   cli.add_option("--io-threads", io_threads, "HTTP io threads (WTC_IO_THREADS, default 2)");
   cli.add_option("--session-ttl", session_ttl, "Token lifetime in seconds (WTC_SESSION_TTL)");
   cli.add_option("--bcrypt-cost", bcrypt_cost, "bcrypt cost for new passwords (WTC_BCRYPT_COST)");
+  cli.add_option("--alarm-max-shelf-minutes", max_shelf,
+                 "Longest an alarm may be shelved (WTC_ALARM_MAX_SHELF_MINUTES, default 480)");
   cli.add_option("--cors-origins", cors, "Comma-separated allowed CORS origins (WTC_CORS_ORIGINS)");
   cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
   cli.add_option("--log-structured", log_structured,
@@ -204,6 +209,9 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (bcrypt_cost >= 0)
     cfg.bcrypt_cost =
         static_cast<int>(parse_integer("--bcrypt-cost", std::to_string(bcrypt_cost), 10, 16));
+  if (max_shelf >= 0)
+    cfg.alarm_max_shelf = std::chrono::minutes(
+        parse_integer("--alarm-max-shelf-minutes", std::to_string(max_shelf), 1, 7 * 24 * 60));
   if (!cors.empty())
     cfg.cors_origins = split_list(cors);
   if (!log_level.empty())

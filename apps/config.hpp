@@ -29,6 +29,8 @@ struct wtcd_config {
   std::size_t body_limit = 1024 * 1024;
   std::chrono::seconds session_ttl{8 * 3600};
   int bcrypt_cost = 12;
+  /// The longest an operator may shelve an alarm (ISA-18.2 wants shelving time-limited).
+  std::chrono::minutes alarm_max_shelf{8 * 60};
   std::vector<std::string> cors_origins;
   std::string log_level = "info";
   bool log_structured = false;

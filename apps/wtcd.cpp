@@ -11,6 +11,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/alarm_manager.hpp"
 #include "actors/field_bus.hpp"
 #include "actors/live_hub.hpp"
 #include "actors/pid_manager.hpp"
@@ -108,6 +109,58 @@ void prepare_demo_loops(wtc::storage::store& db, const std::string& station) {
   create(flow);
 }
 
+/// --demo: the plant's alarms on `station`, created once (docs/alarms.md, "The demo alarms"):
+/// rules for pH high and low, turbidity high and chlorine low, and the clear-well's limits as a
+/// slot config, whose low-low becomes an implied rule.
+void prepare_demo_alarms(wtc::storage::store& db, const std::string& station) {
+  for (const auto& rule : db.list_alarm_rules())
+    if (rule.rtu_station == station)
+      return;
+  const auto now = wtc::core::now_ms();
+  const auto rule = [&](const char* name, int slot, const char* condition, double threshold,
+                        const char* severity, std::int64_t delay_ms, double deadband,
+                        const char* message) {
+    wtc::alarm_rule_record r;
+    r.name = name;
+    r.rtu_station = station;
+    r.slot = slot;
+    r.condition = condition;
+    r.threshold = threshold;
+    r.severity = severity;
+    r.delay_ms = delay_ms;
+    r.has_deadband = true;
+    r.deadband = deadband;
+    r.message = message;
+    r.created_at = now;
+    r.updated_at = now;
+    db.create_alarm_rule(
+        r, system_audit("alarm_rule_create", "alarm_rule", r.name, R"({"reason":"--demo"})"));
+  };
+  // Slots of docs/simulator.md: 5 pH, 6 filtered-water turbidity, 7 chlorine residual.
+  rule("pH high", 5, ">", 8.5, "HIGH", 5000, 0.1, "{name}: pH {value} above {threshold}");
+  rule("pH low", 5, "<", 6.5, "HIGH", 5000, 0.1, "{name}: pH {value} below {threshold}");
+  rule("Filtered water turbidity high", 6, ">", 1.0, "HIGH", 10000, 0.05,
+       "{name}: {value} NTU above {threshold} NTU");
+  rule("Chlorine residual low", 7, "<", 0.5, "HIGH", 10000, 0.05,
+       "{name}: {value} mg/L below {threshold} mg/L");
+  wtc::slot_config_record level;
+  level.rtu_station = station;
+  level.slot = 2;
+  level.slot_type = "AI";
+  level.name = "Clear-well level";
+  level.unit = "m";
+  level.measurement_type = "level";
+  level.scale_min = 0.0;
+  level.scale_max = 5.0;
+  level.has_alarm_low_low = true;
+  level.alarm_low_low = 0.5;
+  level.has_alarm_high_high = true;
+  level.alarm_high_high = 4.6;
+  level.created_at = now;
+  db.save_slot_config(level, system_audit("slot_config_update", "slot_config", station + "/2",
+                                          R"({"reason":"--demo"})"));
+}
+
 /// --demo: the simulated plant's RTU and the demo users, created once; the RTU connects by
 /// itself at start-up.
 void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
@@ -132,8 +185,10 @@ void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
         stored.id, true,
         system_audit("rtu_connect", "rtu", rtu.station_name, R"({"reason":"--demo"})"));
   }
-  for (std::size_t i = 0; i < modbus_ports.size(); ++i)
+  for (std::size_t i = 0; i < modbus_ports.size(); ++i) {
     prepare_demo_loops(db, "water-treat-rtu-" + std::to_string(i + 1));
+    prepare_demo_alarms(db, "water-treat-rtu-" + std::to_string(i + 1));
+  }
   for (auto [name, r] :
        {std::pair{"operator", wtc::role::operator_}, std::pair{"viewer", wtc::role::viewer}}) {
     if (db.find_user(name))
@@ -261,6 +316,10 @@ int main(int argc, char** argv) {
   // crashed hub restarts.
   auto live = std::make_shared<wtc::live_board>();
   auto timing = std::make_shared<wtc::loop_timing>();
+  wtc::alarm_manager_config alarm_cfg;
+  alarm_cfg.policy.max_shelf_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.alarm_max_shelf).count();
+  alarm_cfg.raise_latency = std::make_shared<wtc::latency_histogram>();
   std::vector<wtc::child_spec> children{
       {wtc::names::storage,
        [db = cfg.db, board](caf::actor_system& sys) {
@@ -298,6 +357,10 @@ int main(int argc, char** argv) {
          pid_cfg.timing = timing;
          return sys.spawn(wtc::pid_manager, pid_cfg);
        }},
+      {wtc::names::alarms,
+       [alarm_cfg](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::alarm_manager, alarm_cfg));
+       }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});
   system->registry().put(wtc::names::supervisor,
@@ -308,7 +371,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  wtc::gateway::api_context api{*system, {}, board, timing, nullptr};
+  wtc::gateway::api_context api{*system, {}, board, timing, nullptr, alarm_cfg.raise_latency};
   api.settings.started_at_ms = wtc::core::now_ms();
   api.settings.version = version;
   wtc::gateway::router routes;

@@ -32,6 +32,8 @@ struct api_context {
   std::shared_ptr<const health_board> board;
   std::shared_ptr<const loop_timing> pid_timing;  // the PID loops' punctuality, for /metrics
   const http_metrics* metrics = nullptr;          // set once the route table is complete
+  /// From a sample's production to the alarm_raised it caused, for /metrics; may be null.
+  std::shared_ptr<const latency_histogram> alarm_raise_latency;
 };
 
 /// Adds every route of the REST API to `routes`, each with the access it requires.
@@ -47,5 +49,6 @@ void add_audit_routes(router& routes, api_context& ctx);
 void add_system_routes(router& routes, api_context& ctx);
 void add_rtu_routes(router& routes, api_context& ctx);
 void add_pid_routes(router& routes, api_context& ctx);
+void add_alarm_routes(router& routes, api_context& ctx);
 
 }  // namespace wtc::gateway

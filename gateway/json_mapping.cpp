@@ -197,4 +197,79 @@ nlohmann::json to_json(const pid_loop_view& view) {
           {"updated_at", time_json(loop.updated_at)}};
 }
 
+namespace {
+
+nlohmann::json text_or_null(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
+
+}  // namespace
+
+nlohmann::json to_json(const alarm_event_record& event) {
+  return {{"id", event.id},
+          {"alarm_rule_id",
+           event.alarm_rule_id > 0 ? nlohmann::json(event.alarm_rule_id) : nlohmann::json()},
+          {"rtu_station", event.rtu_station},
+          {"slot", event.slot},
+          {"state", event.state},
+          {"severity", event.severity},
+          {"message", text_or_null(event.message)},
+          {"value_at_activation",
+           event.has_value ? nlohmann::json(event.value_at_activation) : nlohmann::json()},
+          {"activated_at", time_json(event.activated_at)},
+          {"acknowledged_at", time_json(event.acknowledged_at)},
+          {"acknowledged_by", text_or_null(event.acknowledged_by)},
+          {"cleared_at", time_json(event.cleared_at)},
+          {"note", text_or_null(event.note)},
+          {"origin", event.origin},
+          {"suppressed_by", text_or_null(event.suppressed_by)}};
+}
+
+nlohmann::json to_json(const alarm_rule_record& rule) {
+  return {{"id", rule.id},
+          {"name", rule.name},
+          {"rtu_station", rule.rtu_station},
+          {"slot", rule.slot},
+          {"condition", rule.condition},
+          {"threshold", rule.threshold},
+          {"severity", rule.severity},
+          {"delay_ms", rule.delay_ms},
+          {"message", text_or_null(rule.message)},
+          {"enabled", rule.enabled},
+          {"deadband", rule.has_deadband ? nlohmann::json(rule.deadband) : nlohmann::json()},
+          {"created_at", time_json(rule.created_at)},
+          {"updated_at", time_json(rule.updated_at)}};
+}
+
+nlohmann::json to_json(const alarm_shelf_record& shelf) {
+  return {{"id", shelf.id},
+          {"rtu_station", shelf.rtu_station},
+          {"slot", shelf.slot},
+          {"alarm_rule_id",
+           shelf.alarm_rule_id != 0 ? nlohmann::json(shelf.alarm_rule_id) : nlohmann::json()},
+          {"shelved_by", shelf.shelved_by},
+          {"shelved_at", time_json(shelf.shelved_at)},
+          {"shelf_duration_minutes", shelf.shelf_duration_minutes},
+          {"expires_at", time_json(shelf.expires_at)},
+          {"reason", text_or_null(shelf.reason)},
+          {"active", shelf.active}};
+}
+
+nlohmann::json to_json(const maintenance_record& window) {
+  return {{"id", window.id},
+          {"rtu_station", window.rtu_station},
+          {"slot", window.slot},
+          {"scheduled_by", window.scheduled_by},
+          {"scheduled_at", time_json(window.scheduled_at)},
+          {"start_time", time_json(window.start_time)},
+          {"end_time", time_json(window.end_time)},
+          {"reason", window.reason},
+          {"work_order", text_or_null(window.work_order)},
+          {"status", window.status},
+          {"activated_at", time_json(window.activated_at)},
+          {"completed_at", time_json(window.completed_at)},
+          {"cancelled_by", text_or_null(window.cancelled_by)},
+          {"cancelled_at", time_json(window.cancelled_at)}};
+}
+
 }  // namespace wtc::gateway

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/alarm_types.hpp"
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
@@ -32,5 +33,11 @@ nlohmann::json to_json(const diagnostic_record& diagnostic);
 /// The contract's PIDLoop object, plus the columns of migration 0003 and what the loop is doing:
 /// pv, output, status and last_scan. setpoint and mode are the running loop's.
 nlohmann::json to_json(const pid_loop_view& view);
+
+// Alarms (docs/alarms.md).
+nlohmann::json to_json(const alarm_event_record& event);
+nlohmann::json to_json(const alarm_rule_record& rule);
+nlohmann::json to_json(const alarm_shelf_record& shelf);
+nlohmann::json to_json(const maintenance_record& window);
 
 }  // namespace wtc::gateway

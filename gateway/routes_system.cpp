@@ -196,6 +196,11 @@ void add_system_routes(router& routes, api_context& ctx) {
                              "output a PID loop computed from it.",
                              ctx.pid_timing->sample_to_command.read());
           }
+          if (ctx.alarm_raise_latency)
+            render_histogram(out, "wtc_alarm_sample_to_raise_seconds",
+                             "From a sample's production by its RTU actor to the alarm_raised "
+                             "it caused.",
+                             ctx.alarm_raise_latency->read());
           response res;
           res.body = out.str();
           res.content_type = "text/plain; version=0.0.4";

@@ -42,6 +42,18 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
 using scan_atom = caf::atom_constant<caf::atom("pidscan")>;
+using alarm_atom = caf::atom_constant<caf::atom("alarm")>;
+using alarms_atom = caf::atom_constant<caf::atom("alarms")>;
+using alarm_rule_atom = caf::atom_constant<caf::atom("alarmrule")>;
+using slot_config_atom = caf::atom_constant<caf::atom("slotcfg")>;
+using alarm_state_atom = caf::atom_constant<caf::atom("alarmstate")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using maintenance_atom = caf::atom_constant<caf::atom("maint")>;
+using shelf_atom = caf::atom_constant<caf::atom("shelf")>;
+using unshelve_atom = caf::atom_constant<caf::atom("unshelve")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using alarm_rate_atom = caf::atom_constant<caf::atom("alarmrate")>;
 using flush_atom = caf::atom_constant<caf::atom("flushdirty")>;
 
 }  // namespace wtc

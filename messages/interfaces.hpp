@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/alarm_types.hpp"
 #include "messages/atoms.hpp"
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
@@ -41,6 +42,7 @@ constexpr caf::atom_value field_bus = caf::atom("fieldbus");
 constexpr caf::atom_value rtus = caf::atom("rtus");
 constexpr caf::atom_value live_hub = caf::atom("livehub");
 constexpr caf::atom_value pid = caf::atom("pidloops");
+constexpr caf::atom_value alarms = caf::atom("alarms");
 }  // namespace names
 
 /// The storage actor: owns the database connection on a thread of its own.
@@ -85,6 +87,25 @@ using storage_api = caf::typed_actor<
     caf::replies_to<caf::delete_atom, pid_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
     // the runtime state of running loops (output, setpoint, mode), not audited; one transaction
     caf::reacts_to<pid_output_atom, std::vector<pid_runtime>>,
+    // alarms: rules, slot configs, and the state the alarm manager owns and writes
+    caf::replies_to<caf::get_atom, alarm_rule_atom>::with<std::vector<alarm_rule_record>>,
+    caf::replies_to<caf::get_atom, alarm_rule_atom, std::int64_t>::with<alarm_rule_record>,
+    caf::replies_to<create_atom, alarm_rule_record, audit_entry>::with<alarm_rule_record>,
+    caf::replies_to<caf::update_atom, alarm_rule_record, audit_entry>::with<alarm_rule_record>,
+    caf::replies_to<caf::delete_atom, alarm_rule_atom, std::int64_t,
+                    audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, slot_config_atom>::with<std::vector<slot_config_record>>,
+    caf::replies_to<caf::put_atom, slot_config_record, audit_entry>::with<slot_config_record>,
+    caf::replies_to<caf::get_atom, alarm_state_atom>::with<alarm_restore>,
+    caf::replies_to<alarm_state_batch>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, history_atom,
+                    alarm_history_filter>::with<std::vector<alarm_event_record>>,
+    // active only?
+    caf::replies_to<caf::get_atom, shelf_atom, bool>::with<std::vector<alarm_shelf_record>>,
+    // open (SCHEDULED, ACTIVE) only?
+    caf::replies_to<caf::get_atom, maintenance_atom, bool>::with<std::vector<maintenance_record>>,
+    // annunciated since
+    caf::replies_to<caf::get_atom, alarm_rate_atom, timestamp_ms>::with<std::int64_t>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.
@@ -172,6 +193,31 @@ using pid_api = caf::typed_actor<
                     request_origin>::with<pid_loop_view>,
     caf::replies_to<caf::delete_atom, std::string, std::int64_t,
                     request_origin>::with<caf::ok_atom>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// The alarm manager (actors/alarm_manager): evaluates every sample against the rules, owns the
+/// state of every alarm, shelf and maintenance window, and persists each change before it answers.
+/// Alarms are addressed by their alarm_events id, shelves and windows by their row's id.
+using alarm_api = caf::typed_actor<
+    // severity, rtu_station, state (empty: any) -> the active-alarm list, newest first
+    caf::replies_to<caf::get_atom, alarms_atom, std::string, std::string,
+                    std::string>::with<std::vector<alarm_event_record>>,
+    // alarm id, note
+    caf::replies_to<ack_atom, std::int64_t, std::string, request_origin>::with<alarm_event_record>,
+    caf::replies_to<caf::get_atom, alarm_rule_atom>::with<std::vector<alarm_rule_record>>,
+    caf::replies_to<caf::get_atom, alarm_rule_atom, std::int64_t>::with<alarm_rule_record>,
+    caf::replies_to<create_atom, alarm_rule_record, request_origin>::with<alarm_rule_record>,
+    caf::replies_to<caf::update_atom, alarm_rule_record, request_origin>::with<alarm_rule_record>,
+    caf::replies_to<caf::delete_atom, alarm_rule_atom, std::int64_t,
+                    request_origin>::with<caf::ok_atom>,
+    caf::replies_to<caf::put_atom, slot_config_record, request_origin>::with<slot_config_record>,
+    // the active shelves
+    caf::replies_to<caf::get_atom, shelf_atom>::with<std::vector<alarm_shelf_record>>,
+    caf::replies_to<shelf_atom, alarm_shelf_record, request_origin>::with<alarm_shelf_record>,
+    caf::replies_to<unshelve_atom, std::int64_t, request_origin>::with<alarm_shelf_record>,
+    caf::replies_to<maintenance_atom, maintenance_record, request_origin>::with<maintenance_record>,
+    caf::replies_to<cancel_atom, std::int64_t, request_origin>::with<maintenance_record>,
+    caf::replies_to<caf::get_atom, stats_atom, alarm_atom>::with<alarm_statistics>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.

@@ -1,5 +1,6 @@
 #include "messages/register_types.hpp"
 
+#include "messages/alarm_types.hpp"
 #include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
@@ -53,6 +54,20 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<pid_loop_patch>("wtc::pid_loop_patch");
   cfg.add_message_type<pid_runtime>("wtc::pid_runtime");
   cfg.add_message_type<std::vector<pid_runtime>>("wtc::pid_runtimes");
+  cfg.add_message_type<alarm_rule_record>("wtc::alarm_rule_record");
+  cfg.add_message_type<std::vector<alarm_rule_record>>("wtc::alarm_rule_records");
+  cfg.add_message_type<slot_config_record>("wtc::slot_config_record");
+  cfg.add_message_type<std::vector<slot_config_record>>("wtc::slot_config_records");
+  cfg.add_message_type<alarm_event_record>("wtc::alarm_event_record");
+  cfg.add_message_type<std::vector<alarm_event_record>>("wtc::alarm_event_records");
+  cfg.add_message_type<alarm_shelf_record>("wtc::alarm_shelf_record");
+  cfg.add_message_type<std::vector<alarm_shelf_record>>("wtc::alarm_shelf_records");
+  cfg.add_message_type<maintenance_record>("wtc::maintenance_record");
+  cfg.add_message_type<std::vector<maintenance_record>>("wtc::maintenance_records");
+  cfg.add_message_type<alarm_state_batch>("wtc::alarm_state_batch");
+  cfg.add_message_type<alarm_restore>("wtc::alarm_restore");
+  cfg.add_message_type<alarm_history_filter>("wtc::alarm_history_filter");
+  cfg.add_message_type<alarm_statistics>("wtc::alarm_statistics");
   cfg.add_message_type<sample>("wtc::sample");
   cfg.add_message_type<sample_batch>("wtc::sample_batch");
   cfg.add_message_type<actuator_state>("wtc::actuator_state");

@@ -1,7 +1,9 @@
 #include "storage/columns.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -136,6 +138,75 @@ void check_pid_loop(std::string_view context, const pid_loop_record& loop) {
 void check_pid_output(std::string_view context, double output, double setpoint) {
   check_finite(context, "output", output);
   check_finite(context, "setpoint", setpoint);
+}
+
+storage_error alarm_rule_not_found(std::int64_t id) {
+  return storage_error(errc::not_found, "alarm rule " + std::to_string(id) + " not found");
+}
+
+void check_alarm_rule(std::string_view context, const alarm_rule_record& rule) {
+  check_finite(context, "threshold", rule.threshold);
+  if (rule.has_deadband)
+    check_finite(context, "deadband", rule.deadband);
+}
+
+void check_slot_config(std::string_view context, const slot_config_record& config) {
+  const std::pair<std::string_view, double> numbers[] = {
+      {"scale_min", config.scale_min},
+      {"scale_max", config.scale_max},
+      {"alarm_low_low", config.has_alarm_low_low ? config.alarm_low_low : 0.0},
+      {"alarm_low", config.has_alarm_low ? config.alarm_low : 0.0},
+      {"warning_low", config.has_warning_low ? config.warning_low : 0.0},
+      {"warning_high", config.has_warning_high ? config.warning_high : 0.0},
+      {"alarm_high", config.has_alarm_high ? config.alarm_high : 0.0},
+      {"alarm_high_high", config.has_alarm_high_high ? config.alarm_high_high : 0.0},
+      {"deadband", config.deadband},
+  };
+  for (const auto& [field, value] : numbers)
+    check_finite(context, field, value);
+}
+
+namespace {
+
+void check_one_of(const std::string& where, std::string_view field, const std::string& value,
+                  std::initializer_list<std::string_view> allowed) {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end())
+    return;
+  std::string list;
+  for (std::string_view name : allowed)
+    list += (list.empty() ? "" : ", ") + std::string(name);
+  throw storage_error(errc::bad_request,
+                      where + ": " + std::string(field) + " '" + value + "' is not one of " + list);
+}
+
+void check_id(const std::string& where, std::int64_t id) {
+  if (id <= 0)
+    throw storage_error(errc::bad_request, where + ": the id must be positive");
+}
+
+}  // namespace
+
+void check_alarm_state(std::string_view context, const alarm_state_batch& batch) {
+  for (const alarm_event_record& event : batch.events) {
+    std::string where = std::string(context) + ": alarm event " + std::to_string(event.id);
+    check_id(where, event.id);
+    check_one_of(where, "state", event.state, {"ACTIVE", "ACKNOWLEDGED", "CLEARED"});
+    check_one_of(where, "severity", event.severity, {"LOW", "MEDIUM", "HIGH", "CRITICAL"});
+    check_one_of(where, "origin", event.origin, {"rule", "point_comm", "rtu_comm"});
+    if (event.has_value)
+      check_finite(where, "value_at_activation", event.value_at_activation);
+  }
+  for (const alarm_shelf_record& shelf : batch.shelves)
+    check_id(std::string(context) + ": shelf " + std::to_string(shelf.id), shelf.id);
+  for (const maintenance_record& window : batch.windows) {
+    std::string where = std::string(context) + ": maintenance window " + std::to_string(window.id);
+    check_id(where, window.id);
+    check_one_of(where, "status", window.status, {"SCHEDULED", "ACTIVE", "COMPLETED", "CANCELLED"});
+  }
+}
+
+std::int64_t history_limit(const alarm_history_filter& filter) {
+  return std::clamp<std::int64_t>(filter.limit, 1, 10000);
 }
 
 }  // namespace wtc::storage

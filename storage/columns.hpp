@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "messages/alarm_types.hpp"
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/types.hpp"
@@ -53,5 +54,20 @@ storage_error pid_rtu_not_found(std::string_view context, std::string_view field
 void check_pid_loop(std::string_view context, const pid_loop_record& loop);
 /// The same for what save_pid_output writes; whether the loop has a cascade_from is the SQL's.
 void check_pid_output(std::string_view context, double output, double setpoint);
+
+/// The errors and checks both backends share for alarms. `context` names the operation.
+storage_error alarm_rule_not_found(std::int64_t id);
+/// Every number of a rule finite (threshold, a set deadband); the CHECKs refuse the rest
+/// (condition, severity, a negative delay or deadband). Throws bad_request naming the field.
+void check_alarm_rule(std::string_view context, const alarm_rule_record& rule);
+/// Every number of a slot config finite (scaling, the set limits, deadband); the CHECKs refuse
+/// the rest (slot_type).
+void check_slot_config(std::string_view context, const slot_config_record& config);
+/// What save_alarm_state checks before anything is written: every id positive (the manager
+/// assigns them), every enumerated value one its CHECK admits (state, severity, origin, status)
+/// and every number finite. Throws bad_request naming the row and the field.
+void check_alarm_state(std::string_view context, const alarm_state_batch& batch);
+/// A history query's limit clamped to 1..10000.
+std::int64_t history_limit(const alarm_history_filter& filter);
 
 }  // namespace wtc::storage

@@ -299,8 +299,165 @@ constexpr statement save_pid_output_stmt{
 constexpr statement pid_loop_has_source{
     "pid_loop_has_source", "SELECT cascade_from IS NOT NULL FROM pid_loops WHERE id = $1"};
 
+// The columns of an alarm_rules row in the order alarm_rule_from() reads them.
+#define WTC_ALARM_RULE_COLUMNS                                                                \
+  "id, name, rtu_station, slot, condition, threshold, severity, delay_ms, message, enabled, " \
+  "deadband, wtc_ts_to_ms(created_at), wtc_ts_to_ms(updated_at)"
+// The columns of a slot_configs row in the order slot_config_from() reads them.
+#define WTC_SLOT_CONFIG_COLUMNS                                                              \
+  "id, rtu_station, slot, subslot, slot_type, name, unit, measurement_type, actuator_type, " \
+  "scale_min, scale_max, alarm_low_low, alarm_low, warning_low, warning_high, alarm_high, "  \
+  "alarm_high_high, deadband, enabled, wtc_ts_to_ms(created_at)"
+// The columns of an alarm_events row in the order alarm_event_from() reads them.
+#define WTC_ALARM_EVENT_COLUMNS                                                               \
+  "id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, state, severity, "           \
+  "value_at_activation, message, wtc_ts_to_ms(activated_at), wtc_ts_to_ms(acknowledged_at), " \
+  "acknowledged_by, wtc_ts_to_ms(cleared_at), note, listed, suppressed_by"
+// The columns of a shelved_alarms row in the order shelf_from() reads them.
+#define WTC_SHELF_COLUMNS                                                        \
+  "id, rtu_station, slot, alarm_rule_id, shelved_by, wtc_ts_to_ms(shelved_at), " \
+  "shelf_duration_minutes, wtc_ts_to_ms(expires_at), reason, active"
+// The columns of a scheduled_maintenance row in the order maintenance_from() reads them.
+#define WTC_MAINTENANCE_COLUMNS                                                                 \
+  "id, rtu_station, slot, scheduled_by, wtc_ts_to_ms(scheduled_at), wtc_ts_to_ms(start_time), " \
+  "wtc_ts_to_ms(end_time), reason, work_order, status, wtc_ts_to_ms(activated_at), "            \
+  "wtc_ts_to_ms(completed_at), cancelled_by, wtc_ts_to_ms(cancelled_at)"
+
+constexpr statement list_alarm_rules_stmt{
+    "list_alarm_rules", "SELECT " WTC_ALARM_RULE_COLUMNS " FROM alarm_rules ORDER BY id"};
+constexpr statement find_alarm_rule{
+    "find_alarm_rule", "SELECT " WTC_ALARM_RULE_COLUMNS " FROM alarm_rules WHERE id = $1"};
+// message NULL when empty, deadband NULL without has_deadband ($10).
+constexpr statement insert_alarm_rule{
+    "insert_alarm_rule",
+    "INSERT INTO alarm_rules (name, rtu_station, slot, condition, threshold, severity, delay_ms, "
+    "message, enabled, deadband, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "NULLIF($8::text, ''), $9, CASE WHEN $10::boolean THEN $11::float8 END, wtc_ms_to_ts($12), "
+    "wtc_ms_to_ts($13)) RETURNING " WTC_ALARM_RULE_COLUMNS};
+constexpr statement update_alarm_rule_stmt{
+    "update_alarm_rule",
+    "UPDATE alarm_rules SET name = $2, rtu_station = $3, slot = $4, condition = $5, "
+    "threshold = $6, severity = $7, delay_ms = $8, message = NULLIF($9::text, ''), "
+    "enabled = $10, deadband = CASE WHEN $11::boolean THEN $12::float8 END, "
+    "updated_at = wtc_ms_to_ts($13) WHERE id = $1 RETURNING " WTC_ALARM_RULE_COLUMNS};
+// Its events keep their rows: alarm_events.alarm_rule_id is ON DELETE SET NULL.
+constexpr statement delete_alarm_rule_stmt{"delete_alarm_rule",
+                                           "DELETE FROM alarm_rules WHERE id = $1"};
+
+constexpr statement list_slot_configs_stmt{"list_slot_configs",
+                                           "SELECT " WTC_SLOT_CONFIG_COLUMNS
+                                           " FROM slot_configs ORDER BY rtu_station, slot"};
+// Replaces every column of the (rtu_station, slot) row but its id and created_at. Empty text and
+// unset limits ($11, $13, ...) are NULL.
+constexpr statement upsert_slot_config{
+    "upsert_slot_config",
+    "INSERT INTO slot_configs (rtu_station, slot, subslot, slot_type, name, unit, "
+    "measurement_type, actuator_type, scale_min, scale_max, alarm_low_low, alarm_low, "
+    "warning_low, warning_high, alarm_high, alarm_high_high, deadband, enabled, created_at) "
+    "VALUES ($1, $2, $3, $4, NULLIF($5::text, ''), NULLIF($6::text, ''), NULLIF($7::text, ''), "
+    "NULLIF($8::text, ''), $9, $10, CASE WHEN $11::boolean THEN $12::float8 END, "
+    "CASE WHEN $13::boolean THEN $14::float8 END, CASE WHEN $15::boolean THEN $16::float8 END, "
+    "CASE WHEN $17::boolean THEN $18::float8 END, CASE WHEN $19::boolean THEN $20::float8 END, "
+    "CASE WHEN $21::boolean THEN $22::float8 END, $23, $24, wtc_ms_to_ts($25)) "
+    "ON CONFLICT (rtu_station, slot) DO UPDATE SET subslot = excluded.subslot, "
+    "slot_type = excluded.slot_type, name = excluded.name, unit = excluded.unit, "
+    "measurement_type = excluded.measurement_type, actuator_type = excluded.actuator_type, "
+    "scale_min = excluded.scale_min, scale_max = excluded.scale_max, "
+    "alarm_low_low = excluded.alarm_low_low, alarm_low = excluded.alarm_low, "
+    "warning_low = excluded.warning_low, warning_high = excluded.warning_high, "
+    "alarm_high = excluded.alarm_high, alarm_high_high = excluded.alarm_high_high, "
+    "deadband = excluded.deadband, enabled = excluded.enabled "
+    "RETURNING " WTC_SLOT_CONFIG_COLUMNS};
+
+// Whole rows, inserted or replaced by id (the manager assigns the ids, so the identity sequence
+// does not advance; nothing else inserts here). An alarm_rule_id that names no rule (deleted
+// meanwhile, or 0) is NULL; empty text and zero times are NULL, and value_at_activation without
+// has_value ($9).
+constexpr statement upsert_alarm_event{
+    "upsert_alarm_event",
+    "INSERT INTO alarm_events (id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, "
+    "state, severity, value_at_activation, message, activated_at, acknowledged_at, "
+    "acknowledged_by, cleared_at, note, listed, suppressed_by) VALUES ($1, "
+    "(SELECT id FROM alarm_rules WHERE id = $2::bigint), $3, $4, $5, $6, $7, $8, "
+    "CASE WHEN $9::boolean THEN $10::float8 END, NULLIF($11::text, ''), wtc_ms_to_ts($12), "
+    "wtc_ms_to_ts(NULLIF($13::bigint, 0)), NULLIF($14::text, ''), "
+    "wtc_ms_to_ts(NULLIF($15::bigint, 0)), NULLIF($16::text, ''), $17, NULLIF($18::text, '')) "
+    "ON CONFLICT (id) DO UPDATE SET alarm_rule_id = excluded.alarm_rule_id, "
+    "source_rule_id = excluded.source_rule_id, origin = excluded.origin, "
+    "rtu_station = excluded.rtu_station, slot = excluded.slot, state = excluded.state, "
+    "severity = excluded.severity, value_at_activation = excluded.value_at_activation, "
+    "message = excluded.message, activated_at = excluded.activated_at, "
+    "acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by, "
+    "cleared_at = excluded.cleared_at, note = excluded.note, listed = excluded.listed, "
+    "suppressed_by = excluded.suppressed_by"};
+constexpr statement upsert_shelf{
+    "upsert_shelf",
+    "INSERT INTO shelved_alarms (id, rtu_station, slot, alarm_rule_id, shelved_by, shelved_at, "
+    "shelf_duration_minutes, expires_at, reason, active) VALUES ($1, $2, $3, $4, $5, "
+    "wtc_ms_to_ts($6), $7, wtc_ms_to_ts($8), NULLIF($9::text, ''), $10) "
+    "ON CONFLICT (id) DO UPDATE SET rtu_station = excluded.rtu_station, slot = excluded.slot, "
+    "alarm_rule_id = excluded.alarm_rule_id, shelved_by = excluded.shelved_by, "
+    "shelved_at = excluded.shelved_at, shelf_duration_minutes = excluded.shelf_duration_minutes, "
+    "expires_at = excluded.expires_at, reason = excluded.reason, active = excluded.active"};
+constexpr statement upsert_maintenance{
+    "upsert_maintenance",
+    "INSERT INTO scheduled_maintenance (id, rtu_station, slot, scheduled_by, scheduled_at, "
+    "start_time, end_time, reason, work_order, status, activated_at, completed_at, cancelled_by, "
+    "cancelled_at) VALUES ($1, $2, $3, $4, wtc_ms_to_ts($5), wtc_ms_to_ts($6), wtc_ms_to_ts($7), "
+    "$8, NULLIF($9::text, ''), $10, wtc_ms_to_ts(NULLIF($11::bigint, 0)), "
+    "wtc_ms_to_ts(NULLIF($12::bigint, 0)), NULLIF($13::text, ''), "
+    "wtc_ms_to_ts(NULLIF($14::bigint, 0))) ON CONFLICT (id) DO UPDATE SET "
+    "rtu_station = excluded.rtu_station, slot = excluded.slot, "
+    "scheduled_by = excluded.scheduled_by, scheduled_at = excluded.scheduled_at, "
+    "start_time = excluded.start_time, end_time = excluded.end_time, reason = excluded.reason, "
+    "work_order = excluded.work_order, status = excluded.status, "
+    "activated_at = excluded.activated_at, completed_at = excluded.completed_at, "
+    "cancelled_by = excluded.cancelled_by, cancelled_at = excluded.cancelled_at"};
+
+constexpr statement listed_alarm_events{"listed_alarm_events",
+                                        "SELECT " WTC_ALARM_EVENT_COLUMNS
+                                        " FROM alarm_events WHERE listed ORDER BY id"};
+constexpr statement active_shelves{
+    "active_shelves", "SELECT " WTC_SHELF_COLUMNS " FROM shelved_alarms WHERE active ORDER BY id"};
+constexpr statement open_maintenance_by_id{
+    "open_maintenance_by_id",
+    "SELECT " WTC_MAINTENANCE_COLUMNS
+    " FROM scheduled_maintenance WHERE status IN ('SCHEDULED', 'ACTIVE') ORDER BY id"};
+// Where the manager's numbering starts: one more than the largest id stored, at least 1.
+constexpr statement next_alarm_ids{
+    "next_alarm_ids",
+    "SELECT (SELECT GREATEST(coalesce(max(id), 0), 0) + 1 FROM alarm_events), "
+    "(SELECT GREATEST(coalesce(max(id), 0), 0) + 1 FROM shelved_alarms), "
+    "(SELECT GREATEST(coalesce(max(id), 0), 0) + 1 FROM scheduled_maintenance)"};
+// One statement for every combination of filters: an empty string or a zero time filters nothing.
+constexpr statement alarm_history{
+    "alarm_history",
+    "SELECT " WTC_ALARM_EVENT_COLUMNS
+    " FROM alarm_events WHERE ($1::bigint = 0 OR activated_at >= wtc_ms_to_ts($1)) "
+    "AND ($2::bigint = 0 OR activated_at < wtc_ms_to_ts($2)) "
+    "AND ($3::text = '' OR severity = $3) AND ($4::text = '' OR rtu_station = $4) "
+    "ORDER BY activated_at DESC, id DESC LIMIT $5"};
+constexpr statement list_shelves_stmt{
+    "list_shelves",
+    "SELECT " WTC_SHELF_COLUMNS
+    " FROM shelved_alarms WHERE NOT $1::boolean OR active ORDER BY shelved_at DESC, id DESC"};
+constexpr statement list_maintenance_stmt{
+    "list_maintenance",
+    "SELECT " WTC_MAINTENANCE_COLUMNS
+    " FROM scheduled_maintenance WHERE NOT $1::boolean OR status IN ('SCHEDULED', 'ACTIVE') "
+    "ORDER BY start_time, id"};
+constexpr statement count_annunciated{
+    "count_annunciated",
+    "SELECT count(*) FROM alarm_events WHERE suppressed_by IS NULL "
+    "AND activated_at >= wtc_ms_to_ts($1)"};
+
 #undef WTC_RTU_COLUMNS
 #undef WTC_PID_COLUMNS
+#undef WTC_ALARM_RULE_COLUMNS
+#undef WTC_SLOT_CONFIG_COLUMNS
+#undef WTC_ALARM_EVENT_COLUMNS
+#undef WTC_SHELF_COLUMNS
+#undef WTC_MAINTENANCE_COLUMNS
 
 constexpr statement all_statements[] = {
     ping_stmt,          schema_version_exists, read_schema_version,  insert_schema_version,
@@ -327,6 +484,15 @@ constexpr statement pid_statements[] = {
     list_pid_loops_stmt, find_pid_loop,        rtu_exists,           lock_pid_config,
     insert_pid_loop,     update_pid_loop_stmt, delete_pid_loop_stmt, cascade_children,
     cascade_reaches,     save_pid_output_stmt, pid_loop_has_source,
+};
+
+// The alarms' statements (migration 0004 onwards).
+constexpr statement alarm_statements[] = {
+    list_alarm_rules_stmt,  find_alarm_rule,        insert_alarm_rule,   update_alarm_rule_stmt,
+    delete_alarm_rule_stmt, list_slot_configs_stmt, upsert_slot_config,  upsert_alarm_event,
+    upsert_shelf,           upsert_maintenance,     listed_alarm_events, active_shelves,
+    open_maintenance_by_id, next_alarm_ids,         alarm_history,       list_shelves_stmt,
+    list_maintenance_stmt,  count_annunciated,
 };
 
 constexpr const char* create_schema_version =
@@ -480,6 +646,111 @@ pid_loop_record pid_loop_from(const pqxx::row& row) {
   return loop;
 }
 
+alarm_rule_record alarm_rule_from(const pqxx::row& row) {
+  alarm_rule_record rule;
+  rule.id = row[0].as<std::int64_t>();
+  rule.name = row[1].as<std::string>();
+  rule.rtu_station = row[2].as<std::string>();
+  rule.slot = row[3].as<std::int32_t>();
+  rule.condition = row[4].as<std::string>();
+  rule.threshold = row[5].as<double>();
+  rule.severity = row[6].as<std::string>();
+  rule.delay_ms = row[7].as<std::int64_t>();
+  rule.message = text_or_empty(row[8]);
+  rule.enabled = row[9].as<bool>();
+  rule.has_deadband = !row[10].is_null();
+  rule.deadband = row[10].as<double>(0.0);
+  rule.created_at = row[11].as<std::int64_t>();
+  rule.updated_at = row[12].as<std::int64_t>();
+  return rule;
+}
+
+slot_config_record slot_config_from(const pqxx::row& row) {
+  slot_config_record config;
+  config.id = row[0].as<std::int64_t>();
+  config.rtu_station = row[1].as<std::string>();
+  config.slot = row[2].as<std::int32_t>();
+  config.subslot = row[3].as<std::int32_t>();
+  config.slot_type = row[4].as<std::string>();
+  config.name = text_or_empty(row[5]);
+  config.unit = text_or_empty(row[6]);
+  config.measurement_type = text_or_empty(row[7]);
+  config.actuator_type = text_or_empty(row[8]);
+  config.scale_min = row[9].as<double>();
+  config.scale_max = row[10].as<double>();
+  auto limit = [&](int column, bool& has, double& value) {
+    has = !row[column].is_null();
+    value = row[column].as<double>(0.0);
+  };
+  limit(11, config.has_alarm_low_low, config.alarm_low_low);
+  limit(12, config.has_alarm_low, config.alarm_low);
+  limit(13, config.has_warning_low, config.warning_low);
+  limit(14, config.has_warning_high, config.warning_high);
+  limit(15, config.has_alarm_high, config.alarm_high);
+  limit(16, config.has_alarm_high_high, config.alarm_high_high);
+  config.deadband = row[17].as<double>();
+  config.enabled = row[18].as<bool>();
+  config.created_at = row[19].as<std::int64_t>();
+  return config;
+}
+
+alarm_event_record alarm_event_from(const pqxx::row& row) {
+  alarm_event_record event;
+  event.id = row[0].as<std::int64_t>();
+  event.alarm_rule_id = row[1].as<std::int64_t>(0);  // NULL reads as 0
+  event.source_rule_id = row[2].as<std::int64_t>();
+  event.origin = row[3].as<std::string>();
+  event.rtu_station = row[4].as<std::string>();
+  event.slot = row[5].as<std::int32_t>();
+  event.state = row[6].as<std::string>();
+  event.severity = row[7].as<std::string>();
+  event.has_value = !row[8].is_null();
+  event.value_at_activation = row[8].as<double>(0.0);
+  event.message = text_or_empty(row[9]);
+  event.activated_at = row[10].as<std::int64_t>();
+  event.acknowledged_at = row[11].as<std::int64_t>(0);  // NULL reads as 0
+  event.acknowledged_by = text_or_empty(row[12]);
+  event.cleared_at = row[13].as<std::int64_t>(0);  // NULL reads as 0
+  event.note = text_or_empty(row[14]);
+  event.listed = row[15].as<bool>();
+  event.suppressed_by = text_or_empty(row[16]);
+  return event;
+}
+
+alarm_shelf_record shelf_from(const pqxx::row& row) {
+  alarm_shelf_record shelf;
+  shelf.id = row[0].as<std::int64_t>();
+  shelf.rtu_station = row[1].as<std::string>();
+  shelf.slot = row[2].as<std::int32_t>();
+  shelf.alarm_rule_id = row[3].as<std::int64_t>();
+  shelf.shelved_by = row[4].as<std::string>();
+  shelf.shelved_at = row[5].as<std::int64_t>();
+  shelf.shelf_duration_minutes = row[6].as<std::int32_t>();
+  shelf.expires_at = row[7].as<std::int64_t>();
+  shelf.reason = text_or_empty(row[8]);
+  shelf.active = row[9].as<bool>();
+  return shelf;
+}
+
+maintenance_record maintenance_from(const pqxx::row& row) {
+  maintenance_record window;
+  window.id = row[0].as<std::int64_t>();
+  window.rtu_station = row[1].as<std::string>();
+  window.slot = row[2].as<std::int32_t>();
+  window.scheduled_by = row[3].as<std::string>();
+  window.scheduled_at = row[4].as<std::int64_t>();
+  window.start_time = row[5].as<std::int64_t>();
+  window.end_time = row[6].as<std::int64_t>();
+  window.reason = row[7].as<std::string>();
+  window.work_order = text_or_empty(row[8]);
+  window.status = row[9].as<std::string>();
+  window.activated_at = row[10].as<std::int64_t>(0);  // NULL reads as 0, as the other times
+  window.completed_at = row[11].as<std::int64_t>(0);
+  window.cancelled_by = text_or_empty(row[12]);
+  window.cancelled_at = row[13].as<std::int64_t>(0);
+  return window;
+}
+
 std::string first_line(const std::string& message) {
   return message.substr(0, message.find('\n'));
 }
@@ -587,6 +858,8 @@ pqxx::connection& postgres_store::connection() {
     for (const statement& stmt : field_statements)
       fresh->prepare(stmt.name, stmt.sql);
     for (const statement& stmt : pid_statements)
+      fresh->prepare(stmt.name, stmt.sql);
+    for (const statement& stmt : alarm_statements)
       fresh->prepare(stmt.name, stmt.sql);
     connection_ = std::move(fresh);
   }
@@ -1159,6 +1432,194 @@ std::size_t postgres_store::save_pid_outputs(const std::vector<pid_runtime>& sta
                    tx.commit();
                    return changed;
                  });
+}
+
+std::vector<alarm_rule_record> postgres_store::list_alarm_rules() {
+  return guarded("list alarm rules", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<alarm_rule_record> rules;
+    for (const pqxx::row& row : exec(tx, list_alarm_rules_stmt))
+      rules.push_back(alarm_rule_from(row));
+    return rules;
+  });
+}
+
+std::optional<alarm_rule_record> postgres_store::get_alarm_rule(std::int64_t id) {
+  return guarded("get alarm rule", [&](pqxx::connection& c) -> std::optional<alarm_rule_record> {
+    pqxx::read_transaction tx(c);
+    pqxx::result rows = exec(tx, find_alarm_rule, id);
+    if (rows.empty())
+      return std::nullopt;
+    return alarm_rule_from(rows[0]);
+  });
+}
+
+alarm_rule_record postgres_store::create_alarm_rule(const alarm_rule_record& rule,
+                                                    const audit_entry& audit) {
+  std::string context = "create alarm rule '" + rule.name + "'";
+  check_alarm_rule(context, rule);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    alarm_rule_record stored = alarm_rule_from(
+        exec(tx, insert_alarm_rule, rule.name, rule.rtu_station, rule.slot, rule.condition,
+             rule.threshold, rule.severity, rule.delay_ms, rule.message, rule.enabled,
+             rule.has_deadband, rule.deadband, rule.created_at, rule.updated_at)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+alarm_rule_record postgres_store::update_alarm_rule(const alarm_rule_record& rule, timestamp_ms now,
+                                                    const audit_entry& audit) {
+  std::string context = "update alarm rule " + std::to_string(rule.id);
+  check_alarm_rule(context, rule);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    pqxx::result rows =
+        exec(tx, update_alarm_rule_stmt, rule.id, rule.name, rule.rtu_station, rule.slot,
+             rule.condition, rule.threshold, rule.severity, rule.delay_ms, rule.message,
+             rule.enabled, rule.has_deadband, rule.deadband, now);
+    if (rows.empty())
+      throw alarm_rule_not_found(rule.id);
+    alarm_rule_record stored = alarm_rule_from(rows[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+void postgres_store::delete_alarm_rule(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete alarm rule " + std::to_string(id);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (exec(tx, delete_alarm_rule_stmt, id).affected_rows() == 0)
+      throw alarm_rule_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+std::vector<slot_config_record> postgres_store::list_slot_configs() {
+  return guarded("list slot configs", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<slot_config_record> configs;
+    for (const pqxx::row& row : exec(tx, list_slot_configs_stmt))
+      configs.push_back(slot_config_from(row));
+    return configs;
+  });
+}
+
+slot_config_record postgres_store::save_slot_config(const slot_config_record& config,
+                                                    const audit_entry& audit) {
+  std::string context =
+      "save the slot config of " + config.rtu_station + " slot " + std::to_string(config.slot);
+  check_slot_config(context, config);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    slot_config_record stored = slot_config_from(exec(
+        tx, upsert_slot_config, config.rtu_station, config.slot, config.subslot, config.slot_type,
+        config.name, config.unit, config.measurement_type, config.actuator_type, config.scale_min,
+        config.scale_max, config.has_alarm_low_low, config.alarm_low_low, config.has_alarm_low,
+        config.alarm_low, config.has_warning_low, config.warning_low, config.has_warning_high,
+        config.warning_high, config.has_alarm_high, config.alarm_high, config.has_alarm_high_high,
+        config.alarm_high_high, config.deadband, config.enabled, config.created_at)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+alarm_restore postgres_store::load_alarm_state() {
+  return guarded("load the alarm state", [&](pqxx::connection& c) {
+    // One snapshot: the rows and the next ids agree.
+    snapshot tx(c);
+    alarm_restore restore;
+    for (const pqxx::row& row : exec(tx, list_alarm_rules_stmt))
+      restore.rules.push_back(alarm_rule_from(row));
+    for (const pqxx::row& row : exec(tx, list_slot_configs_stmt))
+      restore.slot_configs.push_back(slot_config_from(row));
+    for (const pqxx::row& row : exec(tx, open_maintenance_by_id))
+      restore.open_windows.push_back(maintenance_from(row));
+    for (const pqxx::row& row : exec(tx, active_shelves))
+      restore.active_shelves.push_back(shelf_from(row));
+    for (const pqxx::row& row : exec(tx, listed_alarm_events))
+      restore.listed_events.push_back(alarm_event_from(row));
+    const auto next = exec(tx, next_alarm_ids)[0];
+    restore.next_event_id = next[0].as<std::int64_t>();
+    restore.next_shelf_id = next[1].as<std::int64_t>();
+    restore.next_window_id = next[2].as<std::int64_t>();
+    tx.commit();
+    return restore;
+  });
+}
+
+void postgres_store::save_alarm_state(const alarm_state_batch& batch) {
+  if (batch.events.empty() && batch.shelves.empty() && batch.windows.empty() &&
+      batch.audits.empty())
+    return;
+  std::string context = "save the alarm state (" + std::to_string(batch.events.size()) +
+                        " events, " + std::to_string(batch.shelves.size()) + " shelves, " +
+                        std::to_string(batch.windows.size()) + " maintenance windows)";
+  check_alarm_state(context, batch);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    for (const alarm_event_record& e : batch.events)
+      exec(tx, upsert_alarm_event, e.id, e.alarm_rule_id, e.source_rule_id, e.origin, e.rtu_station,
+           e.slot, e.state, e.severity, e.has_value, e.value_at_activation, e.message,
+           e.activated_at, e.acknowledged_at, e.acknowledged_by, e.cleared_at, e.note, e.listed,
+           e.suppressed_by);
+    for (const alarm_shelf_record& shelf : batch.shelves)
+      exec(tx, upsert_shelf, shelf.id, shelf.rtu_station, shelf.slot, shelf.alarm_rule_id,
+           shelf.shelved_by, shelf.shelved_at, shelf.shelf_duration_minutes, shelf.expires_at,
+           shelf.reason, shelf.active);
+    for (const maintenance_record& w : batch.windows)
+      exec(tx, upsert_maintenance, w.id, w.rtu_station, w.slot, w.scheduled_by, w.scheduled_at,
+           w.start_time, w.end_time, w.reason, w.work_order, w.status, w.activated_at,
+           w.completed_at, w.cancelled_by, w.cancelled_at);
+    for (const audit_entry& audit : batch.audits)
+      write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+std::vector<alarm_event_record> postgres_store::query_alarm_history(
+    const alarm_history_filter& filter) {
+  return guarded("query the alarm history", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<alarm_event_record> events;
+    for (const pqxx::row& row : exec(tx, alarm_history, filter.start, filter.end, filter.severity,
+                                     filter.rtu_station, history_limit(filter)))
+      events.push_back(alarm_event_from(row));
+    return events;
+  });
+}
+
+std::vector<alarm_shelf_record> postgres_store::list_shelves(bool active_only) {
+  return guarded("list shelved alarms", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<alarm_shelf_record> shelves;
+    for (const pqxx::row& row : exec(tx, list_shelves_stmt, active_only))
+      shelves.push_back(shelf_from(row));
+    return shelves;
+  });
+}
+
+std::vector<maintenance_record> postgres_store::list_maintenance(bool open_only) {
+  return guarded("list maintenance windows", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<maintenance_record> windows;
+    for (const pqxx::row& row : exec(tx, list_maintenance_stmt, open_only))
+      windows.push_back(maintenance_from(row));
+    return windows;
+  });
+}
+
+std::int64_t postgres_store::count_annunciated_alarms(timestamp_ms since) {
+  return guarded("count annunciated alarms", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return exec(tx, count_annunciated, since)[0][0].as<std::int64_t>();
+  });
 }
 
 void postgres_store::append_diagnostic(const diagnostic_record& diagnostic) {

@@ -76,6 +76,23 @@ class postgres_store final : public store {
                        std::string_view mode) override;
   std::size_t save_pid_outputs(const std::vector<pid_runtime>& states) override;
 
+  std::vector<alarm_rule_record> list_alarm_rules() override;
+  std::optional<alarm_rule_record> get_alarm_rule(std::int64_t id) override;
+  alarm_rule_record create_alarm_rule(const alarm_rule_record& rule,
+                                      const audit_entry& audit) override;
+  alarm_rule_record update_alarm_rule(const alarm_rule_record& rule, timestamp_ms now,
+                                      const audit_entry& audit) override;
+  void delete_alarm_rule(std::int64_t id, const audit_entry& audit) override;
+  std::vector<slot_config_record> list_slot_configs() override;
+  slot_config_record save_slot_config(const slot_config_record& config,
+                                      const audit_entry& audit) override;
+  alarm_restore load_alarm_state() override;
+  void save_alarm_state(const alarm_state_batch& batch) override;
+  std::vector<alarm_event_record> query_alarm_history(const alarm_history_filter& filter) override;
+  std::vector<alarm_shelf_record> list_shelves(bool active_only) override;
+  std::vector<maintenance_record> list_maintenance(bool open_only) override;
+  std::int64_t count_annunciated_alarms(timestamp_ms since) override;
+
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;
 

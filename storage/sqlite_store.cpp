@@ -243,8 +243,140 @@ constexpr std::string_view sql_save_pid_output =
 constexpr std::string_view sql_pid_loop_has_source =
     "SELECT cascade_from IS NOT NULL FROM pid_loops WHERE id = ?1";
 
+// The columns of an alarm_rules row in the order query::get_alarm_rule() reads them.
+#define WTC_ALARM_RULE_COLUMNS                                                                \
+  "id, name, rtu_station, slot, condition, threshold, severity, delay_ms, message, enabled, " \
+  "deadband, created_at, updated_at"
+// The columns of a slot_configs row in the order query::get_slot_config() reads them.
+#define WTC_SLOT_CONFIG_COLUMNS                                                              \
+  "id, rtu_station, slot, subslot, slot_type, name, unit, measurement_type, actuator_type, " \
+  "scale_min, scale_max, alarm_low_low, alarm_low, warning_low, warning_high, alarm_high, "  \
+  "alarm_high_high, deadband, enabled, created_at"
+// The columns of an alarm_events row in the order query::get_alarm_event() reads them.
+#define WTC_ALARM_EVENT_COLUMNS                                                                \
+  "id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, state, severity, "            \
+  "value_at_activation, message, activated_at, acknowledged_at, acknowledged_by, cleared_at, " \
+  "note, listed, suppressed_by"
+// The columns of a shelved_alarms row in the order query::get_shelf() reads them.
+#define WTC_SHELF_COLUMNS                                                                  \
+  "id, rtu_station, slot, alarm_rule_id, shelved_by, shelved_at, shelf_duration_minutes, " \
+  "expires_at, reason, active"
+// The columns of a scheduled_maintenance row in the order query::get_maintenance() reads them.
+#define WTC_MAINTENANCE_COLUMNS                                                                   \
+  "id, rtu_station, slot, scheduled_by, scheduled_at, start_time, end_time, reason, work_order, " \
+  "status, activated_at, completed_at, cancelled_by, cancelled_at"
+
+constexpr std::string_view sql_list_alarm_rules =
+    "SELECT " WTC_ALARM_RULE_COLUMNS " FROM alarm_rules ORDER BY id";
+constexpr std::string_view sql_find_alarm_rule =
+    "SELECT " WTC_ALARM_RULE_COLUMNS " FROM alarm_rules WHERE id = ?1";
+// message NULL when empty, deadband NULL without has_deadband (?10).
+constexpr std::string_view sql_insert_alarm_rule =
+    "INSERT INTO alarm_rules (name, rtu_station, slot, condition, threshold, severity, delay_ms, "
+    "message, enabled, deadband, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    "NULLIF(?8, ''), ?9, CASE WHEN ?10 THEN ?11 END, ?12, ?13) RETURNING " WTC_ALARM_RULE_COLUMNS;
+constexpr std::string_view sql_update_alarm_rule =
+    "UPDATE alarm_rules SET name = ?2, rtu_station = ?3, slot = ?4, condition = ?5, "
+    "threshold = ?6, severity = ?7, delay_ms = ?8, message = NULLIF(?9, ''), enabled = ?10, "
+    "deadband = CASE WHEN ?11 THEN ?12 END, updated_at = ?13 WHERE id = ?1 "
+    "RETURNING " WTC_ALARM_RULE_COLUMNS;
+// Its events keep their rows: alarm_events.alarm_rule_id is ON DELETE SET NULL.
+constexpr std::string_view sql_delete_alarm_rule = "DELETE FROM alarm_rules WHERE id = ?1";
+
+constexpr std::string_view sql_list_slot_configs =
+    "SELECT " WTC_SLOT_CONFIG_COLUMNS " FROM slot_configs ORDER BY rtu_station, slot";
+// Replaces every column of the (rtu_station, slot) row but its id and created_at. Empty text and
+// unset limits (?11, ?13, ...) are NULL.
+constexpr std::string_view sql_upsert_slot_config =
+    "INSERT INTO slot_configs (rtu_station, slot, subslot, slot_type, name, unit, "
+    "measurement_type, actuator_type, scale_min, scale_max, alarm_low_low, alarm_low, "
+    "warning_low, warning_high, alarm_high, alarm_high_high, deadband, enabled, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, NULLIF(?5, ''), NULLIF(?6, ''), NULLIF(?7, ''), NULLIF(?8, ''), ?9, "
+    "?10, CASE WHEN ?11 THEN ?12 END, CASE WHEN ?13 THEN ?14 END, CASE WHEN ?15 THEN ?16 END, "
+    "CASE WHEN ?17 THEN ?18 END, CASE WHEN ?19 THEN ?20 END, CASE WHEN ?21 THEN ?22 END, ?23, "
+    "?24, ?25) ON CONFLICT (rtu_station, slot) DO UPDATE SET subslot = excluded.subslot, "
+    "slot_type = excluded.slot_type, name = excluded.name, unit = excluded.unit, "
+    "measurement_type = excluded.measurement_type, actuator_type = excluded.actuator_type, "
+    "scale_min = excluded.scale_min, scale_max = excluded.scale_max, "
+    "alarm_low_low = excluded.alarm_low_low, alarm_low = excluded.alarm_low, "
+    "warning_low = excluded.warning_low, warning_high = excluded.warning_high, "
+    "alarm_high = excluded.alarm_high, alarm_high_high = excluded.alarm_high_high, "
+    "deadband = excluded.deadband, enabled = excluded.enabled "
+    "RETURNING " WTC_SLOT_CONFIG_COLUMNS;
+
+// Whole rows, inserted or replaced by id (the manager assigns the ids). An alarm_rule_id that
+// names no rule (deleted meanwhile, or 0) is NULL; empty text and zero times are NULL, and
+// value_at_activation without has_value (?9).
+constexpr std::string_view sql_upsert_alarm_event =
+    "INSERT INTO alarm_events (id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, "
+    "state, severity, value_at_activation, message, activated_at, acknowledged_at, "
+    "acknowledged_by, cleared_at, note, listed, suppressed_by) VALUES (?1, "
+    "(SELECT id FROM alarm_rules WHERE id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, "
+    "CASE WHEN ?9 THEN ?10 END, NULLIF(?11, ''), ?12, NULLIF(?13, 0), NULLIF(?14, ''), "
+    "NULLIF(?15, 0), NULLIF(?16, ''), ?17, NULLIF(?18, '')) ON CONFLICT (id) DO UPDATE SET "
+    "alarm_rule_id = excluded.alarm_rule_id, source_rule_id = excluded.source_rule_id, "
+    "origin = excluded.origin, rtu_station = excluded.rtu_station, slot = excluded.slot, "
+    "state = excluded.state, severity = excluded.severity, "
+    "value_at_activation = excluded.value_at_activation, message = excluded.message, "
+    "activated_at = excluded.activated_at, acknowledged_at = excluded.acknowledged_at, "
+    "acknowledged_by = excluded.acknowledged_by, cleared_at = excluded.cleared_at, "
+    "note = excluded.note, listed = excluded.listed, suppressed_by = excluded.suppressed_by";
+constexpr std::string_view sql_upsert_shelf =
+    "INSERT INTO shelved_alarms (id, rtu_station, slot, alarm_rule_id, shelved_by, shelved_at, "
+    "shelf_duration_minutes, expires_at, reason, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "NULLIF(?9, ''), ?10) ON CONFLICT (id) DO UPDATE SET rtu_station = excluded.rtu_station, "
+    "slot = excluded.slot, alarm_rule_id = excluded.alarm_rule_id, "
+    "shelved_by = excluded.shelved_by, shelved_at = excluded.shelved_at, "
+    "shelf_duration_minutes = excluded.shelf_duration_minutes, "
+    "expires_at = excluded.expires_at, reason = excluded.reason, active = excluded.active";
+constexpr std::string_view sql_upsert_maintenance =
+    "INSERT INTO scheduled_maintenance (id, rtu_station, slot, scheduled_by, scheduled_at, "
+    "start_time, end_time, reason, work_order, status, activated_at, completed_at, cancelled_by, "
+    "cancelled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, ''), ?10, "
+    "NULLIF(?11, 0), NULLIF(?12, 0), NULLIF(?13, ''), NULLIF(?14, 0)) "
+    "ON CONFLICT (id) DO UPDATE SET rtu_station = excluded.rtu_station, slot = excluded.slot, "
+    "scheduled_by = excluded.scheduled_by, scheduled_at = excluded.scheduled_at, "
+    "start_time = excluded.start_time, end_time = excluded.end_time, reason = excluded.reason, "
+    "work_order = excluded.work_order, status = excluded.status, "
+    "activated_at = excluded.activated_at, completed_at = excluded.completed_at, "
+    "cancelled_by = excluded.cancelled_by, cancelled_at = excluded.cancelled_at";
+
+constexpr std::string_view sql_listed_alarm_events =
+    "SELECT " WTC_ALARM_EVENT_COLUMNS " FROM alarm_events WHERE listed ORDER BY id";
+constexpr std::string_view sql_active_shelves =
+    "SELECT " WTC_SHELF_COLUMNS " FROM shelved_alarms WHERE active ORDER BY id";
+constexpr std::string_view sql_open_maintenance_by_id =
+    "SELECT " WTC_MAINTENANCE_COLUMNS
+    " FROM scheduled_maintenance "
+    "WHERE status IN ('SCHEDULED', 'ACTIVE') ORDER BY id";
+// Where the manager's numbering starts: one more than the largest id stored, at least 1.
+constexpr std::string_view sql_next_alarm_ids =
+    "SELECT (SELECT max(coalesce(max(id), 0), 0) + 1 FROM alarm_events), "
+    "(SELECT max(coalesce(max(id), 0), 0) + 1 FROM shelved_alarms), "
+    "(SELECT max(coalesce(max(id), 0), 0) + 1 FROM scheduled_maintenance)";
+// One statement for every combination of filters: an empty string or a zero time filters nothing.
+constexpr std::string_view sql_alarm_history =
+    "SELECT " WTC_ALARM_EVENT_COLUMNS
+    " FROM alarm_events WHERE (?1 = 0 OR activated_at >= ?1) "
+    "AND (?2 = 0 OR activated_at < ?2) AND (?3 = '' OR severity = ?3) "
+    "AND (?4 = '' OR rtu_station = ?4) ORDER BY activated_at DESC, id DESC LIMIT ?5";
+constexpr std::string_view sql_list_shelves = "SELECT " WTC_SHELF_COLUMNS
+                                              " FROM shelved_alarms WHERE NOT ?1 OR active "
+                                              "ORDER BY shelved_at DESC, id DESC";
+constexpr std::string_view sql_list_maintenance =
+    "SELECT " WTC_MAINTENANCE_COLUMNS
+    " FROM scheduled_maintenance "
+    "WHERE NOT ?1 OR status IN ('SCHEDULED', 'ACTIVE') ORDER BY start_time, id";
+constexpr std::string_view sql_count_annunciated =
+    "SELECT count(*) FROM alarm_events WHERE suppressed_by IS NULL AND activated_at >= ?1";
+
 #undef WTC_RTU_COLUMNS
 #undef WTC_PID_COLUMNS
+#undef WTC_ALARM_RULE_COLUMNS
+#undef WTC_SLOT_CONFIG_COLUMNS
+#undef WTC_ALARM_EVENT_COLUMNS
+#undef WTC_SHELF_COLUMNS
+#undef WTC_MAINTENANCE_COLUMNS
 
 // How long a writer waits for another connection's write lock before reporting `unavailable`.
 constexpr int busy_timeout_ms = 5000;
@@ -467,6 +599,116 @@ class sqlite_store::query {
     loop.created_at = get_int64(22);
     loop.updated_at = get_int64(23);
     return loop;
+  }
+
+  // The columns of WTC_ALARM_RULE_COLUMNS.
+  alarm_rule_record get_alarm_rule() const {
+    alarm_rule_record rule;
+    rule.id = get_int64(0);
+    rule.name = get_text(1);
+    rule.rtu_station = get_text(2);
+    rule.slot = get_int32(3);
+    rule.condition = get_text(4);
+    rule.threshold = get_double(5);
+    rule.severity = get_text(6);
+    rule.delay_ms = get_int64(7);
+    rule.message = get_text(8);
+    rule.enabled = get_bool(9);
+    rule.has_deadband = !is_null(10);
+    rule.deadband = rule.has_deadband ? get_double(10) : 0.0;
+    rule.created_at = get_int64(11);
+    rule.updated_at = get_int64(12);
+    return rule;
+  }
+
+  // The columns of WTC_SLOT_CONFIG_COLUMNS.
+  slot_config_record get_slot_config() const {
+    slot_config_record config;
+    config.id = get_int64(0);
+    config.rtu_station = get_text(1);
+    config.slot = get_int32(2);
+    config.subslot = get_int32(3);
+    config.slot_type = get_text(4);
+    config.name = get_text(5);
+    config.unit = get_text(6);
+    config.measurement_type = get_text(7);
+    config.actuator_type = get_text(8);
+    config.scale_min = get_double(9);
+    config.scale_max = get_double(10);
+    auto limit = [&](int column, bool& has, double& value) {
+      has = !is_null(column);
+      value = has ? get_double(column) : 0.0;
+    };
+    limit(11, config.has_alarm_low_low, config.alarm_low_low);
+    limit(12, config.has_alarm_low, config.alarm_low);
+    limit(13, config.has_warning_low, config.warning_low);
+    limit(14, config.has_warning_high, config.warning_high);
+    limit(15, config.has_alarm_high, config.alarm_high);
+    limit(16, config.has_alarm_high_high, config.alarm_high_high);
+    config.deadband = get_double(17);
+    config.enabled = get_bool(18);
+    config.created_at = get_int64(19);
+    return config;
+  }
+
+  // The columns of WTC_ALARM_EVENT_COLUMNS.
+  alarm_event_record get_alarm_event() const {
+    alarm_event_record event;
+    event.id = get_int64(0);
+    event.alarm_rule_id = get_int64(1);  // NULL reads as 0
+    event.source_rule_id = get_int64(2);
+    event.origin = get_text(3);
+    event.rtu_station = get_text(4);
+    event.slot = get_int32(5);
+    event.state = get_text(6);
+    event.severity = get_text(7);
+    event.has_value = !is_null(8);
+    event.value_at_activation = event.has_value ? get_double(8) : 0.0;
+    event.message = get_text(9);
+    event.activated_at = get_int64(10);
+    event.acknowledged_at = get_int64(11);  // NULL reads as 0
+    event.acknowledged_by = get_text(12);
+    event.cleared_at = get_int64(13);  // NULL reads as 0
+    event.note = get_text(14);
+    event.listed = get_bool(15);
+    event.suppressed_by = get_text(16);
+    return event;
+  }
+
+  // The columns of WTC_SHELF_COLUMNS.
+  alarm_shelf_record get_shelf() const {
+    alarm_shelf_record shelf;
+    shelf.id = get_int64(0);
+    shelf.rtu_station = get_text(1);
+    shelf.slot = get_int32(2);
+    shelf.alarm_rule_id = get_int64(3);
+    shelf.shelved_by = get_text(4);
+    shelf.shelved_at = get_int64(5);
+    shelf.shelf_duration_minutes = get_int32(6);
+    shelf.expires_at = get_int64(7);
+    shelf.reason = get_text(8);
+    shelf.active = get_bool(9);
+    return shelf;
+  }
+
+  // The columns of WTC_MAINTENANCE_COLUMNS.
+  maintenance_record get_maintenance() const {
+    maintenance_record window;
+    window.id = get_int64(0);
+    window.rtu_station = get_text(1);
+    window.slot = get_int32(2);
+    window.scheduled_by = get_text(3);
+    window.scheduled_at = get_int64(4);
+    window.start_time = get_int64(5);
+    window.end_time = get_int64(6);
+    window.reason = get_text(7);
+    window.work_order = get_text(8);
+    window.status = get_text(9);
+    window.activated_at = get_int64(10);  // NULL reads as 0, as the other times
+    window.completed_at = get_int64(11);
+    window.cancelled_by = get_text(12);
+    window.cancelled_at = get_int64(13);
+    return window;
   }
 
  private:
@@ -1359,6 +1601,283 @@ std::size_t sqlite_store::save_pid_outputs(const std::vector<pid_runtime>& state
                                             .run());
   tx.commit();
   return changed;
+}
+
+std::vector<alarm_rule_record> sqlite_store::list_alarm_rules() {
+  query q(*this, sql_list_alarm_rules, "list alarm rules");
+  std::vector<alarm_rule_record> rules;
+  while (q.step())
+    rules.push_back(q.get_alarm_rule());
+  return rules;
+}
+
+std::optional<alarm_rule_record> sqlite_store::get_alarm_rule(std::int64_t id) {
+  query q(*this, sql_find_alarm_rule, "get alarm rule");
+  q.int64(id);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_alarm_rule();
+}
+
+/// Binds a rule's columns from name to deadband, in the order of sql_insert_alarm_rule and
+/// sql_update_alarm_rule.
+sqlite_store::query& sqlite_store::bind_alarm_rule_columns(query& q,
+                                                           const alarm_rule_record& rule) {
+  return q.text(rule.name)
+      .text(rule.rtu_station)
+      .int64(rule.slot)
+      .text(rule.condition)
+      .real(rule.threshold)
+      .text(rule.severity)
+      .int64(rule.delay_ms)
+      .text(rule.message)
+      .boolean(rule.enabled)
+      .boolean(rule.has_deadband)
+      .real(rule.deadband);
+}
+
+alarm_rule_record sqlite_store::create_alarm_rule(const alarm_rule_record& rule,
+                                                  const audit_entry& audit) {
+  std::string context = "create alarm rule '" + rule.name + "'";
+  check_alarm_rule(context, rule);
+  transaction tx(*this, context);
+  alarm_rule_record stored;
+  {
+    query q(*this, sql_insert_alarm_rule, context);
+    bind_alarm_rule_columns(q, rule).int64(rule.created_at).int64(rule.updated_at);
+    q.step();
+    stored = q.get_alarm_rule();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+alarm_rule_record sqlite_store::update_alarm_rule(const alarm_rule_record& rule, timestamp_ms now,
+                                                  const audit_entry& audit) {
+  std::string context = "update alarm rule " + std::to_string(rule.id);
+  check_alarm_rule(context, rule);
+  transaction tx(*this, context);
+  alarm_rule_record stored;
+  {
+    query q(*this, sql_update_alarm_rule, context);
+    bind_alarm_rule_columns(q.int64(rule.id), rule).int64(now);
+    if (!q.step())
+      throw alarm_rule_not_found(rule.id);
+    stored = q.get_alarm_rule();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+void sqlite_store::delete_alarm_rule(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete alarm rule " + std::to_string(id);
+  transaction tx(*this, context);
+  if (query(*this, sql_delete_alarm_rule, context).int64(id).run() == 0)
+    throw alarm_rule_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+std::vector<slot_config_record> sqlite_store::list_slot_configs() {
+  query q(*this, sql_list_slot_configs, "list slot configs");
+  std::vector<slot_config_record> configs;
+  while (q.step())
+    configs.push_back(q.get_slot_config());
+  return configs;
+}
+
+/// Binds a slot config's columns in the order of sql_upsert_slot_config.
+sqlite_store::query& sqlite_store::bind_slot_config_columns(query& q,
+                                                            const slot_config_record& config) {
+  return q.text(config.rtu_station)
+      .int64(config.slot)
+      .int64(config.subslot)
+      .text(config.slot_type)
+      .text(config.name)
+      .text(config.unit)
+      .text(config.measurement_type)
+      .text(config.actuator_type)
+      .real(config.scale_min)
+      .real(config.scale_max)
+      .boolean(config.has_alarm_low_low)
+      .real(config.alarm_low_low)
+      .boolean(config.has_alarm_low)
+      .real(config.alarm_low)
+      .boolean(config.has_warning_low)
+      .real(config.warning_low)
+      .boolean(config.has_warning_high)
+      .real(config.warning_high)
+      .boolean(config.has_alarm_high)
+      .real(config.alarm_high)
+      .boolean(config.has_alarm_high_high)
+      .real(config.alarm_high_high)
+      .real(config.deadband)
+      .boolean(config.enabled)
+      .int64(config.created_at);
+}
+
+slot_config_record sqlite_store::save_slot_config(const slot_config_record& config,
+                                                  const audit_entry& audit) {
+  std::string context =
+      "save the slot config of " + config.rtu_station + " slot " + std::to_string(config.slot);
+  check_slot_config(context, config);
+  transaction tx(*this, context);
+  slot_config_record stored;
+  {
+    query q(*this, sql_upsert_slot_config, context);
+    bind_slot_config_columns(q, config);
+    q.step();
+    stored = q.get_slot_config();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+alarm_restore sqlite_store::load_alarm_state() {
+  constexpr std::string_view context = "load the alarm state";
+  transaction tx(*this, context, transaction::mode::read);
+  alarm_restore restore;
+  {
+    query q(*this, sql_list_alarm_rules, context);
+    while (q.step())
+      restore.rules.push_back(q.get_alarm_rule());
+  }
+  {
+    query q(*this, sql_list_slot_configs, context);
+    while (q.step())
+      restore.slot_configs.push_back(q.get_slot_config());
+  }
+  {
+    query q(*this, sql_open_maintenance_by_id, context);
+    while (q.step())
+      restore.open_windows.push_back(q.get_maintenance());
+  }
+  {
+    query q(*this, sql_active_shelves, context);
+    while (q.step())
+      restore.active_shelves.push_back(q.get_shelf());
+  }
+  {
+    query q(*this, sql_listed_alarm_events, context);
+    while (q.step())
+      restore.listed_events.push_back(q.get_alarm_event());
+  }
+  {
+    query q(*this, sql_next_alarm_ids, context);
+    q.step();
+    restore.next_event_id = q.get_int64(0);
+    restore.next_shelf_id = q.get_int64(1);
+    restore.next_window_id = q.get_int64(2);
+  }
+  tx.commit();
+  return restore;
+}
+
+void sqlite_store::save_alarm_state(const alarm_state_batch& batch) {
+  if (batch.events.empty() && batch.shelves.empty() && batch.windows.empty() &&
+      batch.audits.empty())
+    return;
+  std::string context = "save the alarm state (" + std::to_string(batch.events.size()) +
+                        " events, " + std::to_string(batch.shelves.size()) + " shelves, " +
+                        std::to_string(batch.windows.size()) + " maintenance windows)";
+  check_alarm_state(context, batch);
+  transaction tx(*this, context);
+  for (const alarm_event_record& event : batch.events)
+    query(*this, sql_upsert_alarm_event, context)
+        .int64(event.id)
+        .int64(event.alarm_rule_id)
+        .int64(event.source_rule_id)
+        .text(event.origin)
+        .text(event.rtu_station)
+        .int64(event.slot)
+        .text(event.state)
+        .text(event.severity)
+        .boolean(event.has_value)
+        .real(event.value_at_activation)
+        .text(event.message)
+        .int64(event.activated_at)
+        .int64(event.acknowledged_at)
+        .text(event.acknowledged_by)
+        .int64(event.cleared_at)
+        .text(event.note)
+        .boolean(event.listed)
+        .text(event.suppressed_by)
+        .run();
+  for (const alarm_shelf_record& shelf : batch.shelves)
+    query(*this, sql_upsert_shelf, context)
+        .int64(shelf.id)
+        .text(shelf.rtu_station)
+        .int64(shelf.slot)
+        .int64(shelf.alarm_rule_id)
+        .text(shelf.shelved_by)
+        .int64(shelf.shelved_at)
+        .int64(shelf.shelf_duration_minutes)
+        .int64(shelf.expires_at)
+        .text(shelf.reason)
+        .boolean(shelf.active)
+        .run();
+  for (const maintenance_record& window : batch.windows)
+    query(*this, sql_upsert_maintenance, context)
+        .int64(window.id)
+        .text(window.rtu_station)
+        .int64(window.slot)
+        .text(window.scheduled_by)
+        .int64(window.scheduled_at)
+        .int64(window.start_time)
+        .int64(window.end_time)
+        .text(window.reason)
+        .text(window.work_order)
+        .text(window.status)
+        .int64(window.activated_at)
+        .int64(window.completed_at)
+        .text(window.cancelled_by)
+        .int64(window.cancelled_at)
+        .run();
+  for (const audit_entry& audit : batch.audits)
+    insert_audit(audit, context);
+  tx.commit();
+}
+
+std::vector<alarm_event_record> sqlite_store::query_alarm_history(
+    const alarm_history_filter& filter) {
+  query q(*this, sql_alarm_history, "query the alarm history");
+  q.int64(filter.start)
+      .int64(filter.end)
+      .text(filter.severity)
+      .text(filter.rtu_station)
+      .int64(history_limit(filter));
+  std::vector<alarm_event_record> events;
+  while (q.step())
+    events.push_back(q.get_alarm_event());
+  return events;
+}
+
+std::vector<alarm_shelf_record> sqlite_store::list_shelves(bool active_only) {
+  query q(*this, sql_list_shelves, "list shelved alarms");
+  q.boolean(active_only);
+  std::vector<alarm_shelf_record> shelves;
+  while (q.step())
+    shelves.push_back(q.get_shelf());
+  return shelves;
+}
+
+std::vector<maintenance_record> sqlite_store::list_maintenance(bool open_only) {
+  query q(*this, sql_list_maintenance, "list maintenance windows");
+  q.boolean(open_only);
+  std::vector<maintenance_record> windows;
+  while (q.step())
+    windows.push_back(q.get_maintenance());
+  return windows;
+}
+
+std::int64_t sqlite_store::count_annunciated_alarms(timestamp_ms since) {
+  query q(*this, sql_count_annunciated, "count annunciated alarms");
+  q.int64(since);
+  q.step();
+  return q.get_int64(0);
 }
 
 void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "messages/alarm_types.hpp"
 #include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
@@ -157,6 +158,47 @@ class store {
   /// (numbers checked before anything is written; nothing written). A loop listed twice takes its
   /// last state. An empty batch opens no transaction and returns 0.
   virtual std::size_t save_pid_outputs(const std::vector<pid_runtime>& states) = 0;
+
+  // --- alarms (alarm_rules, slot_configs, alarm_events, shelved_alarms, scheduled_maintenance) ---
+
+  /// Ordered by id.
+  virtual std::vector<alarm_rule_record> list_alarm_rules() = 0;
+  virtual std::optional<alarm_rule_record> get_alarm_rule(std::int64_t id) = 0;
+  /// Stores a new rule (its id ignored, created_at and updated_at as given) and returns the stored
+  /// row. A value a CHECK refuses (condition, severity, a negative delay or deadband) or a
+  /// non-finite number is a bad_request.
+  virtual alarm_rule_record create_alarm_rule(const alarm_rule_record& rule,
+                                              const audit_entry& audit) = 0;
+  /// Writes every column of the row `rule.id` (created_at excepted) with updated_at = now. A
+  /// missing id is not_found; the rest as for create.
+  virtual alarm_rule_record update_alarm_rule(const alarm_rule_record& rule, timestamp_ms now,
+                                              const audit_entry& audit) = 0;
+  /// Its events keep their rows with alarm_rule_id NULL (history outlives the rule). A missing id
+  /// is not_found.
+  virtual void delete_alarm_rule(std::int64_t id, const audit_entry& audit) = 0;
+  /// Ordered by station and slot.
+  virtual std::vector<slot_config_record> list_slot_configs() = 0;
+  /// Inserts the config of (rtu_station, slot), or replaces every column of the existing one
+  /// (its id and created_at kept), and returns the stored row. A value a CHECK refuses is a
+  /// bad_request.
+  virtual slot_config_record save_slot_config(const slot_config_record& config,
+                                              const audit_entry& audit) = 0;
+  /// What the alarm manager restores at start-up (alarm_restore), in one read transaction.
+  virtual alarm_restore load_alarm_state() = 0;
+  /// Inserts or replaces (by id) every row of the batch, and appends its audit rows, in one
+  /// transaction. Rows are checked before anything is written: an enumerated value a CHECK
+  /// refuses or a non-finite number is a bad_request for the whole batch. An alarm_rule_id that
+  /// no longer names a rule (deleted meanwhile) is written NULL. An empty batch writes nothing.
+  virtual void save_alarm_state(const alarm_state_batch& batch) = 0;
+  /// Newest first (activated_at, then id), at most `limit` rows (1..10000).
+  virtual std::vector<alarm_event_record> query_alarm_history(
+      const alarm_history_filter& filter) = 0;
+  /// Newest first; only the active ones when `active_only`.
+  virtual std::vector<alarm_shelf_record> list_shelves(bool active_only) = 0;
+  /// By start_time, then id; only SCHEDULED and ACTIVE ones when `open_only`.
+  virtual std::vector<maintenance_record> list_maintenance(bool open_only) = 0;
+  /// How many alarms were annunciated (suppressed_by NULL) with activated_at >= since.
+  virtual std::int64_t count_annunciated_alarms(timestamp_ms since) = 0;
 
   // --- field diagnostics (profinet_diagnostics) ---
   virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;

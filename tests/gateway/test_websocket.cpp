@@ -197,7 +197,7 @@ class WebSocketTest : public ::testing::Test {
   supervisor_api supervisor;
   field_bus_api bus;
   live_hub_api hub;
-  gateway::api_context api{sys, {}, std::make_shared<health_board>(), nullptr};
+  gateway::api_context api{sys, {}, std::make_shared<health_board>(), nullptr, nullptr, nullptr};
   gateway::router routes;  // no REST routes: this suite is about /ws/live
   gateway::dispatcher dispatch{routes, gateway::session_authenticator(api)};
   gateway::http_metrics metrics{std::vector<std::string>{}};

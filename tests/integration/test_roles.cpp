@@ -24,7 +24,7 @@ using gateway::access;
 std::vector<gateway::route> all_routes() {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  gateway::api_context ctx{sys, {}, nullptr, nullptr};
+  gateway::api_context ctx{sys, {}, nullptr, nullptr, nullptr, nullptr};
   gateway::router routes;
   gateway::add_api_routes(routes, ctx);
   return routes.routes();

@@ -51,13 +51,19 @@ const std::map<std::string, std::vector<std::string>> expected_tables = {
       "max_value", "unit", "created_at", "updated_at"}},
     {"alarm_rules",
      {"id", "name", "rtu_station", "slot", "condition", "threshold", "severity", "delay_ms",
-      "message", "enabled", "created_at", "updated_at"}},
+      "message", "enabled", "created_at", "updated_at",
+      // migration 0004
+      "deadband"}},
     {"alarm_events",
      {"id", "alarm_rule_id", "rtu_station", "slot", "state", "value_at_activation", "message",
-      "activated_at", "acknowledged_at", "acknowledged_by", "cleared_at", "note"}},
+      "activated_at", "acknowledged_at", "acknowledged_by", "cleared_at", "note",
+      // migration 0004
+      "severity", "origin", "source_rule_id", "listed", "suppressed_by"}},
     {"shelved_alarms",
      {"id", "rtu_station", "slot", "shelved_by", "shelved_at", "shelf_duration_minutes",
-      "expires_at", "reason", "active"}},
+      "expires_at", "reason", "active",
+      // migration 0004
+      "alarm_rule_id"}},
     {"scheduled_maintenance",
      {"id", "rtu_station", "slot", "scheduled_by", "scheduled_at", "start_time", "end_time",
       "reason", "work_order", "status", "activated_at", "completed_at", "cancelled_by",
@@ -122,6 +128,8 @@ const std::vector<std::string> expected_indexes = {
     "ix_audit_log_timestamp_user",
     // migration 0003
     "ix_pid_loops_cascade_from",
+    // migration 0004
+    "ix_alarm_events_listed",
 };
 
 std::vector<std::string> sorted(std::vector<std::string> names) {
