@@ -369,10 +369,21 @@ constexpr statement upsert_slot_config{
     "deadband = excluded.deadband, enabled = excluded.enabled "
     "RETURNING " WTC_SLOT_CONFIG_COLUMNS};
 
-// Whole rows, inserted or replaced by id (the manager assigns the ids, so the identity sequence
-// does not advance; nothing else inserts here). An alarm_rule_id that names no rule (deleted
+// Whole rows, inserted or replaced by id (the manager assigns the ids; advance_alarm_sequences
+// keeps the identity sequences past them). An alarm_rule_id that names no rule (deleted
 // meanwhile, or 0) is NULL; empty text and zero times are NULL, and value_at_activation without
 // has_value ($9).
+// After a batch of explicit ids: the identity sequences follow, so that a row inserted by hand
+// (an engineer's SQL, a future writer) gets a fresh id rather than a duplicate key.
+constexpr statement advance_alarm_sequences{
+    "advance_alarm_sequences",
+    "SELECT setval(pg_get_serial_sequence('alarm_events', 'id'), "
+    "GREATEST(1, (SELECT COALESCE(MAX(id), 0) FROM alarm_events))), "
+    "setval(pg_get_serial_sequence('shelved_alarms', 'id'), "
+    "GREATEST(1, (SELECT COALESCE(MAX(id), 0) FROM shelved_alarms))), "
+    "setval(pg_get_serial_sequence('scheduled_maintenance', 'id'), "
+    "GREATEST(1, (SELECT COALESCE(MAX(id), 0) FROM scheduled_maintenance)))"};
+
 constexpr statement upsert_alarm_event{
     "upsert_alarm_event",
     "INSERT INTO alarm_events (id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, "
@@ -488,11 +499,11 @@ constexpr statement pid_statements[] = {
 
 // The alarms' statements (migration 0004 onwards).
 constexpr statement alarm_statements[] = {
-    list_alarm_rules_stmt,  find_alarm_rule,        insert_alarm_rule,   update_alarm_rule_stmt,
-    delete_alarm_rule_stmt, list_slot_configs_stmt, upsert_slot_config,  upsert_alarm_event,
-    upsert_shelf,           upsert_maintenance,     listed_alarm_events, active_shelves,
-    open_maintenance_by_id, next_alarm_ids,         alarm_history,       list_shelves_stmt,
-    list_maintenance_stmt,  count_annunciated,
+    list_alarm_rules_stmt,  find_alarm_rule,        insert_alarm_rule,       update_alarm_rule_stmt,
+    delete_alarm_rule_stmt, list_slot_configs_stmt, upsert_slot_config,      upsert_alarm_event,
+    upsert_shelf,           upsert_maintenance,     listed_alarm_events,     active_shelves,
+    open_maintenance_by_id, next_alarm_ids,         alarm_history,           list_shelves_stmt,
+    list_maintenance_stmt,  count_annunciated,      advance_alarm_sequences,
 };
 
 constexpr const char* create_schema_version =
@@ -1579,6 +1590,8 @@ void postgres_store::save_alarm_state(const alarm_state_batch& batch) {
            w.completed_at, w.cancelled_by, w.cancelled_at);
     for (const audit_entry& audit : batch.audits)
       write_audit(tx, audit);
+    if (!batch.events.empty() || !batch.shelves.empty() || !batch.windows.empty())
+      exec(tx, advance_alarm_sequences);
     tx.commit();
   });
 }

@@ -21,8 +21,7 @@
 -- The rows stay as they are; the new columns take their defaults, for which the new CHECKs hold.
 -- Events stored before this migration read as MEDIUM rule alarms, annunciated and not listed:
 -- history. FLOAT (double precision), as the table's threshold. The ids the manager writes are
--- explicit, so the identity sequences of these three tables do not advance: nothing else inserts
--- into them.
+-- explicit; each batch moves the identity sequences of these three tables past them.
 
 ALTER TABLE alarm_rules
   ADD COLUMN deadband FLOAT CHECK (deadband IS NULL OR deadband >= 0);
