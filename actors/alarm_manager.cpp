@@ -250,6 +250,24 @@ void note_annunciation(self_ptr self, std::int64_t at) {
   }
 }
 
+/// The alarm_events row of a new occurrence (raised) or of a suppressed one, with the next id.
+alarm_event_record new_row(self_ptr self, const core::alarm_transition& t) {
+  alarm_event_record row;
+  row.id = self->state.next_event_id++;
+  row.alarm_rule_id = t.rule_id > 0 ? t.rule_id : 0;
+  row.source_rule_id = t.rule_id;
+  row.origin = text(core::to_string(t.origin));
+  row.rtu_station = t.rtu_station;
+  row.slot = t.slot;
+  row.state = text(core::to_string(t.state));
+  row.severity = text(core::to_string(t.severity));
+  row.has_value = !std::isnan(t.value);
+  row.value_at_activation = row.has_value ? t.value : 0.0;
+  row.message = t.text;
+  row.activated_at = t.at_ms;
+  return row;
+}
+
 void take(self_ptr self, const std::vector<core::alarm_transition>& transitions,
           std::int64_t produced_at_us = 0) {
   using kind = core::alarm_event_kind;
@@ -257,19 +275,7 @@ void take(self_ptr self, const std::vector<core::alarm_transition>& transitions,
   for (const auto& t : transitions) {
     switch (t.kind) {
       case kind::raised: {
-        alarm_event_record row;
-        row.id = st.next_event_id++;
-        row.alarm_rule_id = t.rule_id > 0 ? t.rule_id : 0;
-        row.source_rule_id = t.rule_id;
-        row.origin = text(core::to_string(t.origin));
-        row.rtu_station = t.rtu_station;
-        row.slot = t.slot;
-        row.state = text(core::to_string(t.state));
-        row.severity = text(core::to_string(t.severity));
-        row.has_value = !std::isnan(t.value);
-        row.value_at_activation = row.has_value ? t.value : 0.0;
-        row.message = t.text;
-        row.activated_at = t.at_ms;
+        auto row = new_row(self, t);
         row.listed = true;
         st.occurrence_of[row.id] = t.occurrence;
         st.unsent.events.push_back(row);
@@ -334,19 +340,8 @@ void take(self_ptr self, const std::vector<core::alarm_transition>& transitions,
       }
       case kind::suppressed: {
         // What a shelf or a window held back: recorded, never listed, never announced.
-        alarm_event_record row;
-        row.id = st.next_event_id++;
-        row.alarm_rule_id = t.rule_id > 0 ? t.rule_id : 0;
-        row.source_rule_id = t.rule_id;
-        row.origin = text(core::to_string(t.origin));
-        row.rtu_station = t.rtu_station;
-        row.slot = t.slot;
+        auto row = new_row(self, t);
         row.state = "CLEARED";
-        row.severity = text(core::to_string(t.severity));
-        row.has_value = !std::isnan(t.value);
-        row.value_at_activation = row.has_value ? t.value : 0.0;
-        row.message = t.text;
-        row.activated_at = t.at_ms;
         row.cleared_at = t.at_ms;
         row.suppressed_by = t.cause == core::alarm_cause::maintenance
                                 ? "maintenance " + std::to_string(t.ref_id)
@@ -528,6 +523,28 @@ json rule_details(const alarm_rule_record& r) {
               {"delay_ms", r.delay_ms},   {"enabled", r.enabled}};
 }
 
+/// A rule storage has accepted: the evaluator takes it (its transitions go out) and the read
+/// model keeps it.
+alarm_rule_record run_stored_rule(self_ptr self, alarm_rule_record stored) {
+  std::string unused;
+  if (auto parsed = parse(stored, unused))
+    take(self, self->state.evaluator.upsert_rule(*parsed, core::now_ms()).transitions);
+  self->state.rules[stored.id] = stored;
+  flush(self);
+  return stored;
+}
+
+/// Answers `promise` with `value` once everything changed so far is stored, or with the error.
+template <class T>
+void reply_when_stored(self_ptr self, caf::typed_response_promise<T> promise, T value) {
+  when_stored(self, [promise, value](const caf::error* err) mutable {
+    if (err)
+      promise.deliver(*err);
+    else
+      promise.deliver(value);
+  });
+}
+
 /// Loads the stored state and subscribes, before anything else is handled.
 void start(self_ptr self, alarm_manager_config config) {
   auto& st = self->state;
@@ -643,12 +660,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
                      json{{"note", note}, {"message", acknowledged.message}}.dump(
                          -1, ' ', false, nlohmann::json::error_handler_t::replace)));
         auto promise = self->make_response_promise<alarm_event_record>();
-        when_stored(self, [promise, acknowledged](const caf::error* err) mutable {
-          if (err)
-            promise.deliver(*err);
-          else
-            promise.deliver(acknowledged);
-        });
+        reply_when_stored(self, promise, acknowledged);
         return promise;
       },
       // --- rules ---
@@ -682,13 +694,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
         self->request(storage, storage_timeout, create_atom::value, rule, std::move(audit))
             .then(
                 [self, promise](alarm_rule_record& stored) mutable {
-                  std::string unused;
-                  if (auto parsed = parse(stored, unused))
-                    take(self,
-                         self->state.evaluator.upsert_rule(*parsed, core::now_ms()).transitions);
-                  self->state.rules[stored.id] = stored;
-                  flush(self);
-                  promise.deliver(stored);
+                  promise.deliver(run_stored_rule(self, std::move(stored)));
                 },
                 [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
         return promise;
@@ -714,13 +720,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
         self->request(storage, storage_timeout, caf::update_atom::value, rule, std::move(audit))
             .then(
                 [self, promise](alarm_rule_record& stored) mutable {
-                  std::string unused;
-                  if (auto parsed = parse(stored, unused))
-                    take(self,
-                         self->state.evaluator.upsert_rule(*parsed, core::now_ms()).transitions);
-                  self->state.rules[stored.id] = stored;
-                  flush(self);
-                  promise.deliver(stored);
+                  promise.deliver(run_stored_rule(self, std::move(stored)));
                 },
                 [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
         return promise;
@@ -832,12 +832,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
                           {"reason", shelf.reason}}
                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
         auto promise = self->make_response_promise<alarm_shelf_record>();
-        when_stored(self, [promise, shelf](const caf::error* err) mutable {
-          if (err)
-            promise.deliver(*err);
-          else
-            promise.deliver(shelf);
-        });
+        reply_when_stored(self, promise, shelf);
         return promise;
       },
       [self](unshelve_atom, std::int64_t id,
@@ -858,12 +853,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
         st.unsent.audits.push_back(
             audit_of(origin, "alarm_unshelve", "alarm_shelf", std::to_string(id)));
         auto promise = self->make_response_promise<alarm_shelf_record>();
-        when_stored(self, [promise, shelf](const caf::error* err) mutable {
-          if (err)
-            promise.deliver(*err);
-          else
-            promise.deliver(shelf);
-        });
+        reply_when_stored(self, promise, shelf);
         return promise;
       },
       // --- maintenance windows ---
@@ -931,12 +921,7 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
         st.unsent.audits.push_back(
             audit_of(origin, "maintenance_cancel", "maintenance", std::to_string(id)));
         auto promise = self->make_response_promise<maintenance_record>();
-        when_stored(self, [promise, cancelled](const caf::error* err) mutable {
-          if (err)
-            promise.deliver(*err);
-          else
-            promise.deliver(cancelled);
-        });
+        reply_when_stored(self, promise, cancelled);
         return promise;
       },
       // --- statistics ---
