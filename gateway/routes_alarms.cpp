@@ -153,6 +153,79 @@ nlohmann::json statistics_json(const alarm_statistics& s, int operators) {
             {"floods_since_start", s.floods}}}};
 }
 
+nlohmann::json limit_json(bool has, double value) {
+  return has ? nlohmann::json(value) : nlohmann::json();
+}
+
+nlohmann::json slot_config_json(const slot_config_record& c) {
+  return {{"id", c.id},
+          {"rtu_station", c.rtu_station},
+          {"slot", c.slot},
+          {"subslot", c.subslot},
+          {"slot_type", c.slot_type},
+          {"name", c.name.empty() ? nlohmann::json() : nlohmann::json(c.name)},
+          {"unit", c.unit.empty() ? nlohmann::json() : nlohmann::json(c.unit)},
+          {"measurement_type",
+           c.measurement_type.empty() ? nlohmann::json() : nlohmann::json(c.measurement_type)},
+          {"actuator_type",
+           c.actuator_type.empty() ? nlohmann::json() : nlohmann::json(c.actuator_type)},
+          {"scale_min", c.scale_min},
+          {"scale_max", c.scale_max},
+          {"alarm_low_low", limit_json(c.has_alarm_low_low, c.alarm_low_low)},
+          {"alarm_low", limit_json(c.has_alarm_low, c.alarm_low)},
+          {"warning_low", limit_json(c.has_warning_low, c.warning_low)},
+          {"warning_high", limit_json(c.has_warning_high, c.warning_high)},
+          {"alarm_high", limit_json(c.has_alarm_high, c.alarm_high)},
+          {"alarm_high_high", limit_json(c.has_alarm_high_high, c.alarm_high_high)},
+          {"deadband", c.deadband},
+          {"enabled", c.enabled},
+          {"created_at", time_json(c.created_at)}};
+}
+
+/// A slot config from a PUT body: the whole config (a limit left out is none).
+slot_config_record slot_config_from(const json_body& body, const std::string& station,
+                                    std::int32_t slot) {
+  slot_config_record c;
+  c.rtu_station = station;
+  c.slot = slot;
+  if (body.has("slot_type"))
+    c.slot_type = one_of(*body.optional_string("slot_type", 2), {"AI", "AO", "DI", "DO"},
+                         "field 'slot_type'");
+  if (body.has("subslot"))
+    c.subslot = static_cast<std::int32_t>(*body.optional_integer("subslot", 1, 0x7FFF));
+  const auto text = [&](const char* field, std::size_t max, std::string& out) {
+    if (body.has(field))
+      out = *body.optional_string(field, max);
+  };
+  text("name", 64, c.name);
+  text("unit", 16, c.unit);
+  text("measurement_type", 32, c.measurement_type);
+  text("actuator_type", 32, c.actuator_type);
+  const auto number = [&](const char* field, double& out) {
+    if (!body.has(field))
+      return false;
+    out = *body.optional_number(field);
+    if (!std::isfinite(out))
+      throw bad_input(std::string("field '") + field + "' must be a finite number");
+    return true;
+  };
+  number("scale_min", c.scale_min);
+  number("scale_max", c.scale_max);
+  if (c.scale_max <= c.scale_min)
+    throw bad_input("'scale_max' must be above 'scale_min'");
+  c.has_alarm_low_low = number("alarm_low_low", c.alarm_low_low);
+  c.has_alarm_low = number("alarm_low", c.alarm_low);
+  c.has_warning_low = number("warning_low", c.warning_low);
+  c.has_warning_high = number("warning_high", c.warning_high);
+  c.has_alarm_high = number("alarm_high", c.alarm_high);
+  c.has_alarm_high_high = number("alarm_high_high", c.alarm_high_high);
+  if (number("deadband", c.deadband) && c.deadband < 0)
+    throw bad_input("field 'deadband' must be 0 or more");
+  if (body.has("enabled"))
+    c.enabled = *body.optional_bool("enabled");
+  return c;
+}
+
 template <class Row>
 auto reply_list(const exchange_ptr& ex) {
   return [ex](std::vector<Row>& rows) {
@@ -378,6 +451,67 @@ void add_alarm_routes(router& routes, api_context& ctx) {
                    },
                    caf::get_atom::value, stats_atom::value, alarm_atom::value);
              });
+
+  // --- slot configs: a slot's limits, which imply its alarms (alarms.md) ---
+
+  routes.add(
+      "GET", "/api/v1/rtus/{station_name}/slots/{slot}/config", access::viewer,
+      [&ctx, timeout](const exchange_ptr& ex) {
+        const auto station = station_param(ex->req);
+        const auto slot = path_id(ex->req, "slot");
+        ask(
+            ex, lookup<storage_api>(ctx.sys, names::storage), timeout,
+            [ex, station, slot](std::vector<slot_config_record>& configs) {
+              for (const auto& c : configs)
+                if (c.rtu_station == station && c.slot == slot) {
+                  ex->reply(json_reply(200, slot_config_json(c)));
+                  return;
+                }
+              ex->reply(error_reply(errc::not_found, "no config for slot " + std::to_string(slot) +
+                                                         " of RTU '" + station + "'"));
+            },
+            caf::get_atom::value, slot_config_atom::value);
+      });
+
+  routes.add(
+      "PUT", "/api/v1/rtus/{station_name}/slots/{slot}/config", access::admin,
+      [&ctx, timeout](const exchange_ptr& ex) {
+        json_body body(ex->req, {"slot_type",
+                                 "subslot",
+                                 "name",
+                                 "unit",
+                                 "measurement_type",
+                                 "actuator_type",
+                                 "scale_min",
+                                 "scale_max",
+                                 "alarm_low_low",
+                                 "alarm_low",
+                                 "warning_low",
+                                 "warning_high",
+                                 "alarm_high",
+                                 "alarm_high_high",
+                                 "deadband",
+                                 "enabled",
+                                 "id",
+                                 "rtu_station",
+                                 "slot",
+                                 "created_at"});
+        const auto slot = path_id(ex->req, "slot");
+        if (slot > core::max_alarm_slot)
+          throw bad_input("slot must be at most " + std::to_string(core::max_alarm_slot));
+        auto config =
+            slot_config_from(body, station_param(ex->req), static_cast<std::int32_t>(slot));
+        // What GET shows may come back as it was; the path says which slot this is.
+        if ((body.has("rtu_station") && body.raw().at("rtu_station") != config.rtu_station) ||
+            (body.has("slot") && body.raw().at("slot") != config.slot))
+          throw bad_input("'rtu_station' and 'slot' must match the path");
+        ask(
+            ex, alarms(ctx), timeout,
+            [ex](slot_config_record& stored) {
+              ex->reply(json_reply(200, slot_config_json(stored)));
+            },
+            caf::put_atom::value, config, ex->req.origin);
+      });
 }
 
 }  // namespace wtc::gateway

@@ -45,12 +45,13 @@ caf::behavior fake_hub(caf::event_based_actor*, caf::actor observer) {
   };
 }
 
-/// Stands in for the RTU fleet: one RTU, RUNNING.
-caf::behavior fake_rtus(caf::event_based_actor*) {
+/// Stands in for the RTU fleet: one RTU, RUNNING. (It takes its station as an argument: CAF 0.17
+/// breaks on a function actor spawned without one.)
+caf::behavior fake_rtus(caf::event_based_actor*, std::string station) {
   return {
-      [](caf::get_atom, rtus_atom) {
+      [station](caf::get_atom, rtus_atom) {
         rtu_record rtu;
-        rtu.station_name = "rtu-1";
+        rtu.station_name = station;
         rtu.state = rtu_state::running;
         return std::vector<rtu_record>{rtu};
       },
@@ -85,7 +86,8 @@ class AlarmManagerTest : public ::testing::Test {
              [](caf::actor_system& s) {
                return caf::actor_cast<caf::actor>(s.spawn(field_bus, field_bus_config{}));
              }},
-            {names::rtus, [](caf::actor_system& s) { return s.spawn(fake_rtus); }},
+            {names::rtus,
+             [](caf::actor_system& s) { return s.spawn(fake_rtus, std::string("rtu-1")); }},
             {names::live_hub, [observer = caf::actor_cast<caf::actor>(self)](
                                   caf::actor_system& s) { return s.spawn(fake_hub, observer); }}},
         policy);

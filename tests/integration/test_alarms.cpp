@@ -2,9 +2,11 @@
 // alarm is raised on the WebSocket, acknowledged over REST, survives a restart of wtcd, and
 // clears when the pH comes back.
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -240,6 +242,51 @@ TEST_F(AlarmsOnTheSimulator, RefusesBadRulesShelvesAndWindowsAndLeavesThemAsThey
   EXPECT_EQ(client().get("/api/v1/alarms?severity=SEVERE", oscar).status, 400);
   EXPECT_EQ(client().get("/api/v1/alarms/history?limit=0", oscar).status, 400);
   EXPECT_EQ(client().get("/api/v1/alarms/history?start=yesterday", oscar).status, 400);
+}
+
+TEST_F(AlarmsOnTheSimulator, ASlotConfigsLimitsRaiseTheirOwnAlarms) {
+  sim_process plant(WTC_RTU_SIM_PATH, {"--port", "0", "--control-port", "auto"});
+  ASSERT_TRUE(plant.started()) << plant.log();
+  connect("plant-1", plant.ports().front());
+  const auto vera = make_user("vera", "viewer");
+  const auto path = std::string("/api/v1/rtus/plant-1/slots/2/config");
+  EXPECT_EQ(client().get(path, vera).status, 404);
+  const auto limits = nlohmann::json::parse(R"({"name": "Clear well", "unit": "m",
+      "measurement_type": "level", "scale_min": 0, "scale_max": 5, "alarm_low_low": 0.5,
+      "alarm_low": 1.0, "alarm_high": 4.5})");
+  EXPECT_EQ(client().request("PUT", path, limits.dump(), vera).status, 403);
+  auto disordered = limits;
+  disordered["alarm_low"] = 0.2;
+  EXPECT_EQ(client().request("PUT", path, disordered.dump(), admin_).status, 400)
+      << "low below low-low";
+  auto stored = client().request("PUT", path, limits.dump(), admin_);
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(client().get(path, vera).json(), stored.json());
+  EXPECT_EQ(client().request("PUT", path, stored.json().dump(), admin_).status, 200)
+      << "what GET shows can be PUT back";
+
+  ws_client ws;
+  ASSERT_EQ(ws.connect(wtcd_.port()).status, 101);
+  subscribe(ws);
+  sim::test::control_client control(*plant.control_port());
+  ASSERT_EQ(control.command("force 0 2 0.3").rfind("ok", 0), 0u);
+  // Low and low-low: two alarms, the low-low CRITICAL; neither has an alarm_rules row.
+  std::vector<nlohmann::json> raised;
+  for (int i = 0; i < 2; ++i) {
+    auto msg = next(ws, "alarm_raised");
+    ASSERT_TRUE(msg) << wtcd_.log();
+    raised.push_back(*msg);
+  }
+  std::vector<std::string> severities;
+  for (const auto& r : raised) {
+    severities.push_back(r["severity"]);
+    EXPECT_TRUE(r["alarm_rule_id"].is_null());
+    EXPECT_EQ(r["slot"], 2);
+  }
+  std::sort(severities.begin(), severities.end());
+  EXPECT_EQ(severities, (std::vector<std::string>{"CRITICAL", "HIGH"}));
+  ASSERT_EQ(control.command("unforce 0 2").rfind("ok", 0), 0u);
+  EXPECT_TRUE(next(ws, "alarm_cleared"));
 }
 
 }  // namespace
