@@ -280,6 +280,66 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
       [&db](caf::get_atom, alarm_rate_atom, timestamp_ms since) -> caf::result<std::int64_t> {
         return guarded([&] { return db.count_annunciated_alarms(since); });
       },
+      [&db](caf::get_atom, hist_tag_atom) -> caf::result<std::vector<historian_tag_record>> {
+        return guarded([&] { return db.list_historian_tags(); });
+      },
+      [&db](caf::get_atom, hist_tag_atom, std::int64_t id) -> caf::result<historian_tag_record> {
+        return guarded([&]() -> historian_tag_record {
+          if (auto found = db.get_historian_tag(id))
+            return *found;
+          throw storage::storage_error(errc::not_found,
+                                       "no historian tag with id " + std::to_string(id));
+        });
+      },
+      [&db](create_atom, const historian_tag_record& tag,
+            const audit_entry& audit) -> caf::result<historian_tag_record> {
+        return guarded([&] { return db.create_historian_tag(tag, audit); });
+      },
+      [&db](caf::update_atom, const historian_tag_record& tag,
+            const audit_entry& audit) -> caf::result<historian_tag_record> {
+        return guarded([&] { return db.update_historian_tag(tag, audit.timestamp, audit); });
+      },
+      [&db](caf::delete_atom, hist_tag_atom, std::int64_t id,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.delete_historian_tag(id, audit);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](const historian_batch& batch) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.append_historian(batch);
+          return caf::ok_atom::value;
+        });
+      },
+      [&db](caf::get_atom, historian_atom,
+            const historian_filter& filter) -> caf::result<std::vector<historian_point>> {
+        return guarded([&] { return db.query_historian(filter); });
+      },
+      [&db](caf::get_atom, hist_rollup_atom,
+            const historian_filter& filter) -> caf::result<std::vector<historian_rollup_row>> {
+        return guarded([&] { return db.query_historian_rollups(filter); });
+      },
+      [&db](caf::get_atom, hist_rollup_atom, const std::vector<historian_rollup_key>& keys)
+          -> caf::result<std::vector<historian_rollup_row>> {
+        return guarded([&] { return db.get_historian_rollups(keys); });
+      },
+      [&db](caf::get_atom, hist_before_atom, std::int64_t tag_id, timestamp_ms before,
+            std::int64_t max_age_ms) -> caf::result<std::vector<historian_point>> {
+        return guarded([&] {
+          std::vector<historian_point> found;
+          if (auto point = db.historian_point_before(tag_id, before, max_age_ms))
+            found.push_back(*point);
+          return found;
+        });
+      },
+      [&db](purge_atom, historian_atom, timestamp_ms samples_before,
+            timestamp_ms rollups_before) -> caf::result<std::int64_t> {
+        return guarded([&] { return db.purge_historian(samples_before, rollups_before); });
+      },
+      [&db](caf::get_atom, stats_atom, historian_atom) -> caf::result<historian_stats> {
+        return guarded([&] { return db.historian_statistics(); });
+      },
       [&db](caf::get_atom, sensors_atom,
             std::int64_t rtu_id) -> caf::result<std::vector<sensor_record>> {
         return guarded([&] { return db.list_sensors(rtu_id); });

@@ -55,5 +55,9 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using alarm_rate_atom = caf::atom_constant<caf::atom("alarmrate")>;
 using flush_atom = caf::atom_constant<caf::atom("flushdirty")>;
+using historian_atom = caf::atom_constant<caf::atom("historian")>;
+using hist_tag_atom = caf::atom_constant<caf::atom("histtag")>;
+using hist_rollup_atom = caf::atom_constant<caf::atom("histrollup")>;
+using hist_before_atom = caf::atom_constant<caf::atom("histbefore")>;
 
 }  // namespace wtc

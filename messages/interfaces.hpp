@@ -16,6 +16,7 @@
 #include "messages/atoms.hpp"
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
+#include "messages/historian_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
@@ -106,6 +107,27 @@ using storage_api = caf::typed_actor<
     caf::replies_to<caf::get_atom, maintenance_atom, bool>::with<std::vector<maintenance_record>>,
     // annunciated since
     caf::replies_to<caf::get_atom, alarm_rate_atom, timestamp_ms>::with<std::int64_t>,
+    // historian: tags (audited); batches of points and rollup rows (one transaction, no audit);
+    // range queries of one tag; the rollup rows of given keys; purge; statistics
+    caf::replies_to<caf::get_atom, hist_tag_atom>::with<std::vector<historian_tag_record>>,
+    caf::replies_to<caf::get_atom, hist_tag_atom, std::int64_t>::with<historian_tag_record>,
+    caf::replies_to<create_atom, historian_tag_record, audit_entry>::with<historian_tag_record>,
+    caf::replies_to<caf::update_atom, historian_tag_record,
+                    audit_entry>::with<historian_tag_record>,
+    caf::replies_to<caf::delete_atom, hist_tag_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
+    caf::replies_to<historian_batch>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, historian_atom,
+                    historian_filter>::with<std::vector<historian_point>>,
+    caf::replies_to<caf::get_atom, hist_rollup_atom,
+                    historian_filter>::with<std::vector<historian_rollup_row>>,
+    caf::replies_to<caf::get_atom, hist_rollup_atom,
+                    std::vector<historian_rollup_key>>::with<std::vector<historian_rollup_row>>,
+    // tag id, before, max age -> the point before (none or one)
+    caf::replies_to<caf::get_atom, hist_before_atom, std::int64_t, timestamp_ms,
+                    std::int64_t>::with<std::vector<historian_point>>,
+    // samples before, rollups before (0: none) -> rows deleted
+    caf::replies_to<purge_atom, historian_atom, timestamp_ms, timestamp_ms>::with<std::int64_t>,
+    caf::replies_to<caf::get_atom, stats_atom, historian_atom>::with<historian_stats>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// Bcrypt work, kept off the shared scheduler: hashing costs a quarter of a second.

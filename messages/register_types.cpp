@@ -4,6 +4,7 @@
 #include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
+#include "messages/historian_types.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/live.hpp"
 #include "messages/types.hpp"
@@ -68,6 +69,18 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<alarm_restore>("wtc::alarm_restore");
   cfg.add_message_type<alarm_history_filter>("wtc::alarm_history_filter");
   cfg.add_message_type<alarm_statistics>("wtc::alarm_statistics");
+  cfg.add_message_type<historian_tag_record>("wtc::historian_tag_record");
+  cfg.add_message_type<std::vector<historian_tag_record>>("wtc::historian_tag_records");
+  cfg.add_message_type<historian_point>("wtc::historian_point");
+  cfg.add_message_type<std::vector<historian_point>>("wtc::historian_points");
+  cfg.add_message_type<historian_rollup_row>("wtc::historian_rollup_row");
+  cfg.add_message_type<std::vector<historian_rollup_row>>("wtc::historian_rollup_rows");
+  cfg.add_message_type<historian_batch>("wtc::historian_batch");
+  cfg.add_message_type<historian_filter>("wtc::historian_filter");
+  cfg.add_message_type<historian_rollup_key>("wtc::historian_rollup_key");
+  cfg.add_message_type<std::vector<historian_rollup_key>>("wtc::historian_rollup_keys");
+  cfg.add_message_type<historian_tag_count>("wtc::historian_tag_count");
+  cfg.add_message_type<historian_stats>("wtc::historian_stats");
   cfg.add_message_type<sample>("wtc::sample");
   cfg.add_message_type<sample_batch>("wtc::sample_batch");
   cfg.add_message_type<actuator_state>("wtc::actuator_state");

@@ -209,4 +209,61 @@ std::int64_t history_limit(const alarm_history_filter& filter) {
   return std::clamp<std::int64_t>(filter.limit, 1, 10000);
 }
 
+storage_error historian_tag_not_found(std::int64_t id) {
+  return storage_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");
+}
+
+void check_historian_tag(std::string_view context, const historian_tag_record& tag) {
+  check_finite(context, "deadband", tag.deadband);
+}
+
+void check_historian_batch(std::string_view context, const historian_batch& batch) {
+  auto where = [&](std::string_view kind, std::size_t index) {
+    return std::string(context) + ": " + std::string(kind) + " " + std::to_string(index);
+  };
+  for (std::size_t i = 0; i < batch.points.size(); ++i) {
+    const historian_point& point = batch.points[i];
+    if (point.tag_id <= 0 || point.quality > historian_not_connected || !std::isfinite(point.value))
+      throw storage_error(errc::bad_request,
+                          where("point", i) + ": " +
+                              (point.tag_id <= 0             ? "the tag id must be positive"
+                               : !std::isfinite(point.value) ? "value must be a finite number"
+                                                             : "quality must be a code 0..3"));
+  }
+  for (std::size_t i = 0; i < batch.rollups.size(); ++i) {
+    const historian_rollup_row& row = batch.rollups[i];
+    std::string at = where("rollup", i);
+    if (row.tag_id <= 0)
+      throw storage_error(errc::bad_request, at + ": the tag id must be positive");
+    if (row.width_ms <= 0)
+      throw storage_error(errc::bad_request, at + ": width_ms must be positive");
+    if (row.count < 0 || row.uncertain < 0 || row.bad < 0)
+      throw storage_error(errc::bad_request, at + ": a count is negative");
+    check_finite(at, "sum", row.sum);
+    if (row.count > 0) {
+      check_finite(at, "min", row.min);
+      check_finite(at, "max", row.max);
+      check_finite(at, "first", row.first);
+      check_finite(at, "last", row.last);
+    }
+  }
+}
+
+std::vector<std::int64_t> historian_batch_tags(const historian_batch& batch) {
+  std::vector<std::int64_t> tags;
+  std::int64_t previous = 0;
+  for (const historian_point& point : batch.points)
+    if (point.tag_id != previous)
+      tags.push_back(previous = point.tag_id);
+  for (const historian_rollup_row& row : batch.rollups)
+    tags.push_back(row.tag_id);
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  return tags;
+}
+
+std::int64_t historian_limit(const historian_filter& filter) {
+  return std::clamp<std::int64_t>(filter.limit, 1, 1000000);
+}
+
 }  // namespace wtc::storage

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "messages/alarm_types.hpp"
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
+#include "messages/historian_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::storage {
@@ -69,5 +71,20 @@ void check_slot_config(std::string_view context, const slot_config_record& confi
 void check_alarm_state(std::string_view context, const alarm_state_batch& batch);
 /// A history query's limit clamped to 1..10000.
 std::int64_t history_limit(const alarm_history_filter& filter);
+
+/// The errors and checks both backends share for the historian. `context` names the operation.
+storage_error historian_tag_not_found(std::int64_t id);
+/// The deadband finite; the CHECKs refuse the rest (compression, a sample rate or max interval
+/// not positive, a negative deadband). Throws bad_request naming the field.
+void check_historian_tag(std::string_view context, const historian_tag_record& tag);
+/// What append_historian checks before anything is written: every tag id positive, every quality
+/// a code (0..3), every value finite; every rollup's width positive, its counts not negative, its
+/// sum finite, and with count > 0 its min, max, first and last finite. Throws bad_request naming
+/// the row and the field.
+void check_historian_batch(std::string_view context, const historian_batch& batch);
+/// The distinct tag ids of a batch's points and rollups, ascending.
+std::vector<std::int64_t> historian_batch_tags(const historian_batch& batch);
+/// A historian query's limit clamped to 1..1,000,000.
+std::int64_t historian_limit(const historian_filter& filter);
 
 }  // namespace wtc::storage

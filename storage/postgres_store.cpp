@@ -1,6 +1,9 @@
 #include "storage/postgres_store.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <map>
+#include <tuple>
 
 #include <pqxx/pqxx>
 
@@ -323,6 +326,98 @@ constexpr statement pid_loop_has_source{
   "wtc_ts_to_ms(end_time), reason, work_order, status, wtc_ts_to_ms(activated_at), "            \
   "wtc_ts_to_ms(completed_at), cancelled_by, wtc_ts_to_ms(cancelled_at)"
 
+// The columns of a historian_tags row in the order historian_tag_from() reads them.
+#define WTC_HISTORIAN_TAG_COLUMNS                                                  \
+  "id, rtu_station, slot, tag_name, unit, sample_rate_ms, deadband, compression, " \
+  "max_interval_ms, enabled, wtc_ts_to_ms(created_at), wtc_ts_to_ms(updated_at)"
+// The columns of a historian_rollups row in the order historian_rollup_from() reads them.
+#define WTC_HISTORIAN_ROLLUP_COLUMNS                                                    \
+  "tag_id, width_ms, bucket_start, count, uncertain, bad, sum, min, max, first, last, " \
+  "first_time, last_time"
+
+constexpr statement list_historian_tags_stmt{
+    "list_historian_tags", "SELECT " WTC_HISTORIAN_TAG_COLUMNS " FROM historian_tags ORDER BY id"};
+constexpr statement find_historian_tag{
+    "find_historian_tag", "SELECT " WTC_HISTORIAN_TAG_COLUMNS " FROM historian_tags WHERE id = $1"};
+// unit NULL when empty.
+constexpr statement insert_historian_tag{
+    "insert_historian_tag",
+    "INSERT INTO historian_tags (rtu_station, slot, tag_name, unit, sample_rate_ms, deadband, "
+    "compression, max_interval_ms, enabled, created_at, updated_at) VALUES ($1, $2, $3, "
+    "NULLIF($4, ''), $5, $6, $7, $8, $9, wtc_ms_to_ts($10), wtc_ms_to_ts($11)) "
+    "RETURNING " WTC_HISTORIAN_TAG_COLUMNS};
+constexpr statement update_historian_tag_stmt{
+    "update_historian_tag",
+    "UPDATE historian_tags SET rtu_station = $2, slot = $3, tag_name = $4, unit = NULLIF($5, ''), "
+    "sample_rate_ms = $6, deadband = $7, compression = $8, max_interval_ms = $9, enabled = $10, "
+    "updated_at = wtc_ms_to_ts($11) WHERE id = $1 RETURNING " WTC_HISTORIAN_TAG_COLUMNS};
+// Its samples and rollups go with it (ON DELETE CASCADE).
+constexpr statement delete_historian_tag_stmt{"delete_historian_tag",
+                                              "DELETE FROM historian_tags WHERE id = $1"};
+constexpr statement historian_tag_exists{"historian_tag_exists",
+                                         "SELECT count(*) FROM historian_tags WHERE id = $1"};
+// The staging table of append_historian: one per connection, emptied at every commit. seq is the
+// point's place in its batch, so that the later of two points with one key wins.
+constexpr statement historian_staging_exists{
+    "historian_staging_exists", "SELECT to_regclass('pg_temp.historian_staging') IS NOT NULL"};
+constexpr const char* create_historian_staging =
+    "CREATE TEMPORARY TABLE historian_staging (seq BIGINT NOT NULL, tag_id INTEGER NOT NULL, "
+    "timestamp BIGINT NOT NULL, value FLOAT NOT NULL, quality SMALLINT NOT NULL) "
+    "ON COMMIT DELETE ROWS";
+// Sorted by key, which also inserts into the primary key in its order.
+constexpr statement merge_historian_staging{
+    "merge_historian_staging",
+    "INSERT INTO historian_samples (tag_id, timestamp, value, quality) "
+    "SELECT DISTINCT ON (tag_id, timestamp) tag_id, timestamp, value, quality "
+    "FROM historian_staging ORDER BY tag_id, timestamp, seq DESC "
+    "ON CONFLICT (tag_id, timestamp) DO UPDATE SET value = excluded.value, "
+    "quality = excluded.quality"};
+// min, max, first and last NULL for a bucket without a counted sample ($4 = 0).
+constexpr statement upsert_historian_rollup{
+    "upsert_historian_rollup",
+    "INSERT INTO historian_rollups (" WTC_HISTORIAN_ROLLUP_COLUMNS
+    ") VALUES ($1, $2, $3, "
+    "$4::bigint, $5, $6, $7, CASE WHEN $4::bigint > 0 THEN $8::float8 END, "
+    "CASE WHEN $4::bigint > 0 THEN $9::float8 END, CASE WHEN $4::bigint > 0 THEN $10::float8 END, "
+    "CASE WHEN $4::bigint > 0 THEN $11::float8 END, $12, $13) "
+    "ON CONFLICT (tag_id, width_ms, bucket_start) DO UPDATE SET count = excluded.count, "
+    "uncertain = excluded.uncertain, bad = excluded.bad, sum = excluded.sum, min = excluded.min, "
+    "max = excluded.max, first = excluded.first, last = excluded.last, "
+    "first_time = excluded.first_time, last_time = excluded.last_time"};
+constexpr statement query_historian_stmt{
+    "query_historian",
+    "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = $1 "
+    "AND timestamp >= $2 AND timestamp < $3 ORDER BY timestamp LIMIT $4"};
+constexpr statement query_historian_rollups_stmt{
+    "query_historian_rollups",
+    "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
+    " FROM historian_rollups WHERE tag_id = $1 "
+    "AND width_ms = $2 AND bucket_start >= $3 AND bucket_start < $4 ORDER BY bucket_start "
+    "LIMIT $5"};
+constexpr statement historian_point_before_stmt{
+    "historian_point_before",
+    "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = $1 "
+    "AND timestamp < $2 AND timestamp >= $3 ORDER BY timestamp DESC LIMIT 1"};
+constexpr statement find_historian_rollup{"find_historian_rollup",
+                                          "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
+                                          " FROM historian_rollups WHERE tag_id = $1 "
+                                          "AND width_ms = $2 AND bucket_start = $3"};
+// Tag by tag along the primary key.
+constexpr statement purge_historian_samples{
+    "purge_historian_samples",
+    "DELETE FROM historian_samples WHERE tag_id IN (SELECT id FROM historian_tags) "
+    "AND timestamp < $1"};
+constexpr statement purge_historian_rollups{
+    "purge_historian_rollups", "DELETE FROM historian_rollups WHERE bucket_start < $1"};
+constexpr statement historian_tag_counts{
+    "historian_tag_counts",
+    "SELECT tag_id, count(*), min(timestamp), max(timestamp) FROM historian_samples "
+    "GROUP BY tag_id ORDER BY tag_id"};
+constexpr statement historian_rollups_and_bytes{
+    "historian_rollups_and_bytes",
+    "SELECT (SELECT count(*) FROM historian_rollups), "
+    "pg_total_relation_size('historian_samples') + pg_total_relation_size('historian_rollups')"};
+
 constexpr statement list_alarm_rules_stmt{
     "list_alarm_rules", "SELECT " WTC_ALARM_RULE_COLUMNS " FROM alarm_rules ORDER BY id"};
 constexpr statement find_alarm_rule{
@@ -469,6 +564,8 @@ constexpr statement count_annunciated{
 #undef WTC_ALARM_EVENT_COLUMNS
 #undef WTC_SHELF_COLUMNS
 #undef WTC_MAINTENANCE_COLUMNS
+#undef WTC_HISTORIAN_TAG_COLUMNS
+#undef WTC_HISTORIAN_ROLLUP_COLUMNS
 
 constexpr statement all_statements[] = {
     ping_stmt,          schema_version_exists, read_schema_version,  insert_schema_version,
@@ -495,6 +592,16 @@ constexpr statement pid_statements[] = {
     list_pid_loops_stmt, find_pid_loop,        rtu_exists,           lock_pid_config,
     insert_pid_loop,     update_pid_loop_stmt, delete_pid_loop_stmt, cascade_children,
     cascade_reaches,     save_pid_output_stmt, pid_loop_has_source,
+};
+
+// The historian's statements (migration 0005 onwards).
+constexpr statement historian_statements[] = {
+    list_historian_tags_stmt,  find_historian_tag,           insert_historian_tag,
+    update_historian_tag_stmt, delete_historian_tag_stmt,    historian_tag_exists,
+    historian_staging_exists,  merge_historian_staging,      upsert_historian_rollup,
+    query_historian_stmt,      query_historian_rollups_stmt, historian_point_before_stmt,
+    find_historian_rollup,     purge_historian_samples,      purge_historian_rollups,
+    historian_tag_counts,      historian_rollups_and_bytes,
 };
 
 // The alarms' statements (migration 0004 onwards).
@@ -655,6 +762,52 @@ pid_loop_record pid_loop_from(const pqxx::row& row) {
   loop.created_at = row[22].as<std::int64_t>();
   loop.updated_at = row[23].as<std::int64_t>();
   return loop;
+}
+
+historian_tag_record historian_tag_from(const pqxx::row& row) {
+  historian_tag_record tag;
+  tag.id = row[0].as<std::int64_t>();
+  tag.rtu_station = row[1].as<std::string>();
+  tag.slot = row[2].as<std::int32_t>();
+  tag.tag_name = row[3].as<std::string>();
+  tag.unit = text_or_empty(row[4]);
+  tag.sample_rate_ms = row[5].as<std::int64_t>();
+  tag.deadband = row[6].as<double>();
+  tag.compression = row[7].as<std::string>();
+  tag.max_interval_ms = row[8].as<std::int64_t>();
+  tag.enabled = row[9].as<bool>();
+  tag.created_at = row[10].as<std::int64_t>();
+  tag.updated_at = row[11].as<std::int64_t>();
+  return tag;
+}
+
+// tag_id, timestamp, value, quality.
+historian_point historian_point_from(const pqxx::row& row) {
+  historian_point point;
+  point.tag_id = row[0].as<std::int64_t>();
+  point.timestamp = row[1].as<std::int64_t>();
+  point.value = row[2].as<double>();
+  point.quality = static_cast<std::uint8_t>(row[3].as<int>());
+  return point;
+}
+
+// NULL min, max, first, last read as core::rollup's empty values.
+historian_rollup_row historian_rollup_from(const pqxx::row& row) {
+  historian_rollup_row rollup;
+  rollup.tag_id = row[0].as<std::int64_t>();
+  rollup.width_ms = row[1].as<std::int64_t>();
+  rollup.bucket_start = row[2].as<std::int64_t>();
+  rollup.count = row[3].as<std::int64_t>();
+  rollup.uncertain = row[4].as<std::int64_t>();
+  rollup.bad = row[5].as<std::int64_t>();
+  rollup.sum = row[6].as<double>();
+  rollup.min = row[7].as<double>(std::numeric_limits<double>::infinity());
+  rollup.max = row[8].as<double>(-std::numeric_limits<double>::infinity());
+  rollup.first = row[9].as<double>(0.0);
+  rollup.last = row[10].as<double>(0.0);
+  rollup.first_time = row[11].as<std::int64_t>();
+  rollup.last_time = row[12].as<std::int64_t>();
+  return rollup;
 }
 
 alarm_rule_record alarm_rule_from(const pqxx::row& row) {
@@ -871,6 +1024,8 @@ pqxx::connection& postgres_store::connection() {
     for (const statement& stmt : pid_statements)
       fresh->prepare(stmt.name, stmt.sql);
     for (const statement& stmt : alarm_statements)
+      fresh->prepare(stmt.name, stmt.sql);
+    for (const statement& stmt : historian_statements)
       fresh->prepare(stmt.name, stmt.sql);
     connection_ = std::move(fresh);
   }
@@ -1632,6 +1787,196 @@ std::int64_t postgres_store::count_annunciated_alarms(timestamp_ms since) {
   return guarded("count annunciated alarms", [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     return exec(tx, count_annunciated, since)[0][0].as<std::int64_t>();
+  });
+}
+
+std::vector<historian_tag_record> postgres_store::list_historian_tags() {
+  return guarded("list historian tags", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<historian_tag_record> tags;
+    for (const pqxx::row& row : exec(tx, list_historian_tags_stmt))
+      tags.push_back(historian_tag_from(row));
+    return tags;
+  });
+}
+
+std::optional<historian_tag_record> postgres_store::get_historian_tag(std::int64_t id) {
+  return guarded("get historian tag",
+                 [&](pqxx::connection& c) -> std::optional<historian_tag_record> {
+                   pqxx::read_transaction tx(c);
+                   pqxx::result rows = exec(tx, find_historian_tag, id);
+                   if (rows.empty())
+                     return std::nullopt;
+                   return historian_tag_from(rows[0]);
+                 });
+}
+
+historian_tag_record postgres_store::create_historian_tag(const historian_tag_record& tag,
+                                                          const audit_entry& audit) {
+  std::string context = "create historian tag '" + tag.tag_name + "'";
+  check_historian_tag(context, tag);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    historian_tag_record stored = historian_tag_from(
+        exec(tx, insert_historian_tag, tag.rtu_station, tag.slot, tag.tag_name, tag.unit,
+             tag.sample_rate_ms, tag.deadband, tag.compression, tag.max_interval_ms, tag.enabled,
+             tag.created_at, tag.updated_at)[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+historian_tag_record postgres_store::update_historian_tag(const historian_tag_record& tag,
+                                                          timestamp_ms now,
+                                                          const audit_entry& audit) {
+  std::string context = "update historian tag " + std::to_string(tag.id);
+  check_historian_tag(context, tag);
+  return guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    pqxx::result rows = exec(tx, update_historian_tag_stmt, tag.id, tag.rtu_station, tag.slot,
+                             tag.tag_name, tag.unit, tag.sample_rate_ms, tag.deadband,
+                             tag.compression, tag.max_interval_ms, tag.enabled, now);
+    if (rows.empty())
+      throw historian_tag_not_found(tag.id);
+    historian_tag_record stored = historian_tag_from(rows[0]);
+    write_audit(tx, audit);
+    tx.commit();
+    return stored;
+  });
+}
+
+void postgres_store::delete_historian_tag(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete historian tag " + std::to_string(id);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (exec(tx, delete_historian_tag_stmt, id).affected_rows() == 0)
+      throw historian_tag_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+void postgres_store::append_historian(const historian_batch& batch) {
+  if (batch.points.empty() && batch.rollups.empty())
+    return;
+  std::string context = "append to the historian (" + std::to_string(batch.points.size()) +
+                        " points, " + std::to_string(batch.rollups.size()) + " rollups)";
+  check_historian_batch(context, batch);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    for (std::int64_t tag_id : historian_batch_tags(batch))
+      if (exec(tx, historian_tag_exists, tag_id)[0][0].as<std::int64_t>() == 0)
+        throw storage_error(errc::not_found,
+                            context + ": historian tag " + std::to_string(tag_id) + " not found");
+    if (!batch.points.empty()) {
+      if (!exec(tx, historian_staging_exists)[0][0].as<bool>())
+        tx.exec0(create_historian_staging);
+      {
+        pqxx::stream_to copy(
+            tx, "historian_staging",
+            std::vector<std::string>{"seq", "tag_id", "timestamp", "value", "quality"});
+        std::int64_t seq = 0;
+        for (const historian_point& point : batch.points)
+          copy << std::make_tuple(seq++, point.tag_id, point.timestamp, point.value,
+                                  static_cast<int>(point.quality));
+        copy.complete();
+      }
+      exec(tx, merge_historian_staging);
+    }
+    for (const historian_rollup_row& row : batch.rollups)
+      exec(tx, upsert_historian_rollup, row.tag_id, row.width_ms, row.bucket_start, row.count,
+           row.uncertain, row.bad, row.sum, row.count > 0 ? row.min : 0.0,
+           row.count > 0 ? row.max : 0.0, row.first, row.last, row.first_time, row.last_time);
+    tx.commit();
+  });
+}
+
+std::vector<historian_point> postgres_store::query_historian(const historian_filter& filter) {
+  return guarded("query the historian", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<historian_point> points;
+    pqxx::result rows = exec(tx, query_historian_stmt, filter.tag_id, filter.start, filter.end,
+                             historian_limit(filter));
+    points.reserve(rows.size());
+    for (const pqxx::row& row : rows)
+      points.push_back(historian_point_from(row));
+    return points;
+  });
+}
+
+std::vector<historian_rollup_row> postgres_store::query_historian_rollups(
+    const historian_filter& filter) {
+  return guarded("query the historian's rollups", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<historian_rollup_row> rollups;
+    for (const pqxx::row& row :
+         exec(tx, query_historian_rollups_stmt, filter.tag_id, filter.width_ms, filter.start,
+              filter.end, historian_limit(filter)))
+      rollups.push_back(historian_rollup_from(row));
+    return rollups;
+  });
+}
+
+std::optional<historian_point> postgres_store::historian_point_before(std::int64_t tag_id,
+                                                                      timestamp_ms before,
+                                                                      std::int64_t max_age_ms) {
+  return guarded("find the historian point before a time",
+                 [&](pqxx::connection& c) -> std::optional<historian_point> {
+                   pqxx::read_transaction tx(c);
+                   pqxx::result rows =
+                       exec(tx, historian_point_before_stmt, tag_id, before, before - max_age_ms);
+                   if (rows.empty())
+                     return std::nullopt;
+                   return historian_point_from(rows[0]);
+                 });
+}
+
+std::vector<historian_rollup_row> postgres_store::get_historian_rollups(
+    const std::vector<historian_rollup_key>& keys) {
+  return guarded("read historian rollups", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<historian_rollup_row> rollups;
+    for (const historian_rollup_key& key : keys) {
+      pqxx::result rows =
+          exec(tx, find_historian_rollup, key.tag_id, key.width_ms, key.bucket_start);
+      if (!rows.empty())
+        rollups.push_back(historian_rollup_from(rows[0]));
+    }
+    return rollups;
+  });
+}
+
+std::int64_t postgres_store::purge_historian(timestamp_ms samples_before,
+                                             timestamp_ms rollups_before) {
+  return guarded("purge the historian", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto deleted = static_cast<std::int64_t>(
+        exec(tx, purge_historian_samples, samples_before).affected_rows());
+    if (rollups_before != 0)
+      deleted += static_cast<std::int64_t>(
+          exec(tx, purge_historian_rollups, rollups_before).affected_rows());
+    tx.commit();
+    return deleted;
+  });
+}
+
+historian_stats postgres_store::historian_statistics() {
+  return guarded("read the historian's statistics", [&](pqxx::connection& c) {
+    snapshot tx(c);
+    historian_stats stats;
+    for (const pqxx::row& row : exec(tx, historian_tag_counts)) {
+      historian_tag_count tag{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(),
+                              row[2].as<std::int64_t>(), row[3].as<std::int64_t>()};
+      stats.sample_rows += tag.rows;
+      stats.oldest = stats.per_tag.empty() ? tag.oldest : std::min(stats.oldest, tag.oldest);
+      stats.newest = stats.per_tag.empty() ? tag.newest : std::max(stats.newest, tag.newest);
+      stats.per_tag.push_back(tag);
+    }
+    pqxx::row totals = exec(tx, historian_rollups_and_bytes)[0];
+    stats.rollup_rows = totals[0].as<std::int64_t>();
+    stats.bytes = totals[1].as<std::int64_t>();
+    return stats;
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -370,7 +371,76 @@ constexpr std::string_view sql_list_maintenance =
 constexpr std::string_view sql_count_annunciated =
     "SELECT count(*) FROM alarm_events WHERE suppressed_by IS NULL AND activated_at >= ?1";
 
+// The columns of a historian_tags row in the order query::get_historian_tag() reads them.
+#define WTC_HISTORIAN_TAG_COLUMNS                                                  \
+  "id, rtu_station, slot, tag_name, unit, sample_rate_ms, deadband, compression, " \
+  "max_interval_ms, enabled, created_at, updated_at"
+// The columns of a historian_rollups row in the order query::get_historian_rollup() reads them.
+#define WTC_HISTORIAN_ROLLUP_COLUMNS                                                    \
+  "tag_id, width_ms, bucket_start, count, uncertain, bad, sum, min, max, first, last, " \
+  "first_time, last_time"
+
+constexpr std::string_view sql_list_historian_tags =
+    "SELECT " WTC_HISTORIAN_TAG_COLUMNS " FROM historian_tags ORDER BY id";
+constexpr std::string_view sql_find_historian_tag =
+    "SELECT " WTC_HISTORIAN_TAG_COLUMNS " FROM historian_tags WHERE id = ?1";
+// unit NULL when empty.
+constexpr std::string_view sql_insert_historian_tag =
+    "INSERT INTO historian_tags (rtu_station, slot, tag_name, unit, sample_rate_ms, deadband, "
+    "compression, max_interval_ms, enabled, created_at, updated_at) VALUES (?1, ?2, ?3, "
+    "NULLIF(?4, ''), ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING " WTC_HISTORIAN_TAG_COLUMNS;
+constexpr std::string_view sql_update_historian_tag =
+    "UPDATE historian_tags SET rtu_station = ?2, slot = ?3, tag_name = ?4, unit = NULLIF(?5, ''), "
+    "sample_rate_ms = ?6, deadband = ?7, compression = ?8, max_interval_ms = ?9, enabled = ?10, "
+    "updated_at = ?11 WHERE id = ?1 RETURNING " WTC_HISTORIAN_TAG_COLUMNS;
+// Its samples and rollups go with it (ON DELETE CASCADE).
+constexpr std::string_view sql_delete_historian_tag = "DELETE FROM historian_tags WHERE id = ?1";
+constexpr std::string_view sql_historian_tag_exists =
+    "SELECT count(*) FROM historian_tags WHERE id = ?1";
+constexpr std::string_view sql_upsert_historian_point =
+    "INSERT INTO historian_samples (tag_id, timestamp, value, quality) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (tag_id, timestamp) DO UPDATE SET value = excluded.value, "
+    "quality = excluded.quality";
+// min, max, first and last NULL for a bucket without a counted sample (?4 = 0).
+constexpr std::string_view sql_upsert_historian_rollup =
+    "INSERT INTO historian_rollups (" WTC_HISTORIAN_ROLLUP_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, CASE WHEN ?4 > 0 THEN ?8 END, CASE WHEN ?4 > 0 THEN ?9 END, "
+    "CASE WHEN ?4 > 0 THEN ?10 END, CASE WHEN ?4 > 0 THEN ?11 END, ?12, ?13) "
+    "ON CONFLICT (tag_id, width_ms, bucket_start) DO UPDATE SET count = excluded.count, "
+    "uncertain = excluded.uncertain, bad = excluded.bad, sum = excluded.sum, min = excluded.min, "
+    "max = excluded.max, first = excluded.first, last = excluded.last, "
+    "first_time = excluded.first_time, last_time = excluded.last_time";
+constexpr std::string_view sql_query_historian =
+    "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = ?1 "
+    "AND timestamp >= ?2 AND timestamp < ?3 ORDER BY timestamp LIMIT ?4";
+constexpr std::string_view sql_query_historian_rollups =
+    "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
+    " FROM historian_rollups WHERE tag_id = ?1 "
+    "AND width_ms = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 ORDER BY bucket_start "
+    "LIMIT ?5";
+constexpr std::string_view sql_historian_point_before =
+    "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = ?1 "
+    "AND timestamp < ?2 AND timestamp >= ?3 ORDER BY timestamp DESC LIMIT 1";
+constexpr std::string_view sql_find_historian_rollup = "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
+                                                       " FROM historian_rollups WHERE tag_id = ?1 "
+                                                       "AND width_ms = ?2 AND bucket_start = ?3";
+// Tag by tag along the primary key (IN on its first column, a range on its second).
+constexpr std::string_view sql_purge_historian_samples =
+    "DELETE FROM historian_samples WHERE tag_id IN (SELECT id FROM historian_tags) "
+    "AND timestamp < ?1";
+constexpr std::string_view sql_purge_historian_rollups =
+    "DELETE FROM historian_rollups WHERE bucket_start < ?1";
+constexpr std::string_view sql_historian_tag_counts =
+    "SELECT tag_id, count(*), min(timestamp), max(timestamp) FROM historian_samples "
+    "GROUP BY tag_id ORDER BY tag_id";
+constexpr std::string_view sql_count_historian_rollups = "SELECT count(*) FROM historian_rollups";
+constexpr std::string_view sql_database_bytes =
+    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
+
 #undef WTC_RTU_COLUMNS
+#undef WTC_HISTORIAN_TAG_COLUMNS
+#undef WTC_HISTORIAN_ROLLUP_COLUMNS
 #undef WTC_PID_COLUMNS
 #undef WTC_ALARM_RULE_COLUMNS
 #undef WTC_SLOT_CONFIG_COLUMNS
@@ -709,6 +779,54 @@ class sqlite_store::query {
     window.cancelled_by = get_text(12);
     window.cancelled_at = get_int64(13);
     return window;
+  }
+
+  // The columns of WTC_HISTORIAN_TAG_COLUMNS.
+  historian_tag_record get_historian_tag() const {
+    historian_tag_record tag;
+    tag.id = get_int64(0);
+    tag.rtu_station = get_text(1);
+    tag.slot = get_int32(2);
+    tag.tag_name = get_text(3);
+    tag.unit = get_text(4);
+    tag.sample_rate_ms = get_int64(5);
+    tag.deadband = get_double(6);
+    tag.compression = get_text(7);
+    tag.max_interval_ms = get_int64(8);
+    tag.enabled = get_bool(9);
+    tag.created_at = get_int64(10);
+    tag.updated_at = get_int64(11);
+    return tag;
+  }
+
+  // tag_id, timestamp, value, quality.
+  historian_point get_historian_point() const {
+    historian_point point;
+    point.tag_id = get_int64(0);
+    point.timestamp = get_int64(1);
+    point.value = get_double(2);
+    point.quality = static_cast<std::uint8_t>(get_int32(3));
+    return point;
+  }
+
+  // The columns of WTC_HISTORIAN_ROLLUP_COLUMNS; NULL min, max, first, last read as core::rollup's
+  // empty values.
+  historian_rollup_row get_historian_rollup() const {
+    historian_rollup_row row;
+    row.tag_id = get_int64(0);
+    row.width_ms = get_int64(1);
+    row.bucket_start = get_int64(2);
+    row.count = get_int64(3);
+    row.uncertain = get_int64(4);
+    row.bad = get_int64(5);
+    row.sum = get_double(6);
+    row.min = is_null(7) ? std::numeric_limits<double>::infinity() : get_double(7);
+    row.max = is_null(8) ? -std::numeric_limits<double>::infinity() : get_double(8);
+    row.first = get_double(9);  // NULL reads as 0
+    row.last = get_double(10);
+    row.first_time = get_int64(11);
+    row.last_time = get_int64(12);
+    return row;
   }
 
  private:
@@ -1878,6 +1996,216 @@ std::int64_t sqlite_store::count_annunciated_alarms(timestamp_ms since) {
   q.int64(since);
   q.step();
   return q.get_int64(0);
+}
+
+std::vector<historian_tag_record> sqlite_store::list_historian_tags() {
+  query q(*this, sql_list_historian_tags, "list historian tags");
+  std::vector<historian_tag_record> tags;
+  while (q.step())
+    tags.push_back(q.get_historian_tag());
+  return tags;
+}
+
+std::optional<historian_tag_record> sqlite_store::get_historian_tag(std::int64_t id) {
+  query q(*this, sql_find_historian_tag, "get historian tag");
+  q.int64(id);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_historian_tag();
+}
+
+/// Binds a tag's columns from rtu_station to enabled, in the order of sql_insert_historian_tag and
+/// sql_update_historian_tag.
+sqlite_store::query& sqlite_store::bind_historian_tag_columns(query& q,
+                                                              const historian_tag_record& tag) {
+  return q.text(tag.rtu_station)
+      .int64(tag.slot)
+      .text(tag.tag_name)
+      .text(tag.unit)
+      .int64(tag.sample_rate_ms)
+      .real(tag.deadband)
+      .text(tag.compression)
+      .int64(tag.max_interval_ms)
+      .boolean(tag.enabled);
+}
+
+historian_tag_record sqlite_store::create_historian_tag(const historian_tag_record& tag,
+                                                        const audit_entry& audit) {
+  std::string context = "create historian tag '" + tag.tag_name + "'";
+  check_historian_tag(context, tag);
+  transaction tx(*this, context);
+  historian_tag_record stored;
+  {
+    query q(*this, sql_insert_historian_tag, context);
+    bind_historian_tag_columns(q, tag).int64(tag.created_at).int64(tag.updated_at);
+    q.step();
+    stored = q.get_historian_tag();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+historian_tag_record sqlite_store::update_historian_tag(const historian_tag_record& tag,
+                                                        timestamp_ms now,
+                                                        const audit_entry& audit) {
+  std::string context = "update historian tag " + std::to_string(tag.id);
+  check_historian_tag(context, tag);
+  transaction tx(*this, context);
+  historian_tag_record stored;
+  {
+    query q(*this, sql_update_historian_tag, context);
+    bind_historian_tag_columns(q.int64(tag.id), tag).int64(now);
+    if (!q.step())
+      throw historian_tag_not_found(tag.id);
+    stored = q.get_historian_tag();
+  }
+  insert_audit(audit, context);
+  tx.commit();
+  return stored;
+}
+
+void sqlite_store::delete_historian_tag(std::int64_t id, const audit_entry& audit) {
+  std::string context = "delete historian tag " + std::to_string(id);
+  transaction tx(*this, context);
+  if (query(*this, sql_delete_historian_tag, context).int64(id).run() == 0)
+    throw historian_tag_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+void sqlite_store::append_historian(const historian_batch& batch) {
+  if (batch.points.empty() && batch.rollups.empty())
+    return;
+  std::string context = "append to the historian (" + std::to_string(batch.points.size()) +
+                        " points, " + std::to_string(batch.rollups.size()) + " rollups)";
+  check_historian_batch(context, batch);
+  transaction tx(*this, context);
+  for (std::int64_t tag_id : historian_batch_tags(batch)) {
+    query q(*this, sql_historian_tag_exists, context);
+    q.int64(tag_id).step();
+    if (q.get_int64(0) == 0)
+      throw storage_error(errc::not_found,
+                          context + ": historian tag " + std::to_string(tag_id) + " not found");
+  }
+  // The hot loop binds the cached statement directly: a query per point would look the statement
+  // up by its text each time.
+  sqlite3_stmt* insert = prepared(sql_upsert_historian_point, context);
+  for (const historian_point& point : batch.points) {
+    sqlite3_bind_int64(insert, 1, point.tag_id);
+    sqlite3_bind_int64(insert, 2, point.timestamp);
+    sqlite3_bind_double(insert, 3, point.value);
+    sqlite3_bind_int(insert, 4, point.quality);
+    int rc = sqlite3_step(insert);
+    sqlite3_reset(insert);
+    if (rc != SQLITE_DONE)
+      fail(rc, context);
+  }
+  for (const historian_rollup_row& row : batch.rollups)
+    query(*this, sql_upsert_historian_rollup, context)
+        .int64(row.tag_id)
+        .int64(row.width_ms)
+        .int64(row.bucket_start)
+        .int64(row.count)
+        .int64(row.uncertain)
+        .int64(row.bad)
+        .real(row.sum)
+        .real(row.min)
+        .real(row.max)
+        .real(row.first)
+        .real(row.last)
+        .int64(row.first_time)
+        .int64(row.last_time)
+        .run();
+  tx.commit();
+}
+
+std::vector<historian_point> sqlite_store::query_historian(const historian_filter& filter) {
+  query q(*this, sql_query_historian, "query the historian");
+  q.int64(filter.tag_id).int64(filter.start).int64(filter.end).int64(historian_limit(filter));
+  std::vector<historian_point> points;
+  while (q.step())
+    points.push_back(q.get_historian_point());
+  return points;
+}
+
+std::vector<historian_rollup_row> sqlite_store::query_historian_rollups(
+    const historian_filter& filter) {
+  query q(*this, sql_query_historian_rollups, "query the historian's rollups");
+  q.int64(filter.tag_id)
+      .int64(filter.width_ms)
+      .int64(filter.start)
+      .int64(filter.end)
+      .int64(historian_limit(filter));
+  std::vector<historian_rollup_row> rows;
+  while (q.step())
+    rows.push_back(q.get_historian_rollup());
+  return rows;
+}
+
+std::optional<historian_point> sqlite_store::historian_point_before(std::int64_t tag_id,
+                                                                    timestamp_ms before,
+                                                                    std::int64_t max_age_ms) {
+  query q(*this, sql_historian_point_before, "find the historian point before a time");
+  q.int64(tag_id).int64(before).int64(before - max_age_ms);
+  if (!q.step())
+    return std::nullopt;
+  return q.get_historian_point();
+}
+
+std::vector<historian_rollup_row> sqlite_store::get_historian_rollups(
+    const std::vector<historian_rollup_key>& keys) {
+  constexpr std::string_view context = "read historian rollups";
+  transaction tx(*this, context, transaction::mode::read);
+  std::vector<historian_rollup_row> rows;
+  for (const historian_rollup_key& key : keys) {
+    query q(*this, sql_find_historian_rollup, context);
+    q.int64(key.tag_id).int64(key.width_ms).int64(key.bucket_start);
+    if (q.step())
+      rows.push_back(q.get_historian_rollup());
+  }
+  tx.commit();
+  return rows;
+}
+
+std::int64_t sqlite_store::purge_historian(timestamp_ms samples_before,
+                                           timestamp_ms rollups_before) {
+  constexpr std::string_view context = "purge the historian";
+  transaction tx(*this, context);
+  std::int64_t deleted =
+      query(*this, sql_purge_historian_samples, context).int64(samples_before).run();
+  if (rollups_before != 0)
+    deleted += query(*this, sql_purge_historian_rollups, context).int64(rollups_before).run();
+  tx.commit();
+  return deleted;
+}
+
+historian_stats sqlite_store::historian_statistics() {
+  constexpr std::string_view context = "read the historian's statistics";
+  transaction tx(*this, context, transaction::mode::read);
+  historian_stats stats;
+  {
+    query q(*this, sql_historian_tag_counts, context);
+    while (q.step()) {
+      historian_tag_count tag{q.get_int64(0), q.get_int64(1), q.get_int64(2), q.get_int64(3)};
+      stats.sample_rows += tag.rows;
+      stats.oldest = stats.per_tag.empty() ? tag.oldest : std::min(stats.oldest, tag.oldest);
+      stats.newest = stats.per_tag.empty() ? tag.newest : std::max(stats.newest, tag.newest);
+      stats.per_tag.push_back(tag);
+    }
+  }
+  {
+    query q(*this, sql_count_historian_rollups, context);
+    q.step();
+    stats.rollup_rows = q.get_int64(0);
+  }
+  {
+    query q(*this, sql_database_bytes, context);
+    q.step();
+    stats.bytes = q.get_int64(0);
+  }
+  tx.commit();
+  return stats;
 }
 
 void sqlite_store::append_diagnostic(const diagnostic_record& diagnostic) {

@@ -95,6 +95,23 @@ class sqlite_store final : public store {
   std::vector<maintenance_record> list_maintenance(bool open_only) override;
   std::int64_t count_annunciated_alarms(timestamp_ms since) override;
 
+  std::vector<historian_tag_record> list_historian_tags() override;
+  std::optional<historian_tag_record> get_historian_tag(std::int64_t id) override;
+  historian_tag_record create_historian_tag(const historian_tag_record& tag,
+                                            const audit_entry& audit) override;
+  historian_tag_record update_historian_tag(const historian_tag_record& tag, timestamp_ms now,
+                                            const audit_entry& audit) override;
+  void delete_historian_tag(std::int64_t id, const audit_entry& audit) override;
+  void append_historian(const historian_batch& batch) override;
+  std::vector<historian_point> query_historian(const historian_filter& filter) override;
+  std::vector<historian_rollup_row> query_historian_rollups(
+      const historian_filter& filter) override;
+  std::optional<historian_point> historian_point_before(std::int64_t tag_id, timestamp_ms before,
+                                                        std::int64_t max_age_ms) override;
+  std::vector<historian_rollup_row> get_historian_rollups(
+      const std::vector<historian_rollup_key>& keys) override;
+  std::int64_t purge_historian(timestamp_ms samples_before, timestamp_ms rollups_before) override;
+  historian_stats historian_statistics() override;
   void append_diagnostic(const diagnostic_record& diagnostic) override;
   paged<diagnostic_record> list_diagnostics(std::int64_t rtu_id, const page& window) override;
 
@@ -113,6 +130,7 @@ class sqlite_store final : public store {
   static query& bind_pid_columns(query& q, const pid_loop_record& loop);
   static query& bind_alarm_rule_columns(query& q, const alarm_rule_record& rule);
   static query& bind_slot_config_columns(query& q, const slot_config_record& config);
+  static query& bind_historian_tag_columns(query& q, const historian_tag_record& tag);
 
   sqlite3_stmt* prepared(std::string_view sql, std::string_view context);
   [[noreturn]] void fail(int rc, std::string_view context) const;

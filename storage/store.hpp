@@ -14,6 +14,7 @@
 #include "messages/control_types.hpp"
 #include "messages/errors.hpp"
 #include "messages/field_types.hpp"
+#include "messages/historian_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::storage {
@@ -199,6 +200,56 @@ class store {
   virtual std::vector<maintenance_record> list_maintenance(bool open_only) = 0;
   /// How many alarms were annunciated (suppressed_by NULL) with activated_at >= since.
   virtual std::int64_t count_annunciated_alarms(timestamp_ms since) = 0;
+
+  // --- historian (historian_tags, historian_samples, historian_rollups; migration 0005) ---
+
+  /// Ordered by id.
+  virtual std::vector<historian_tag_record> list_historian_tags() = 0;
+  virtual std::optional<historian_tag_record> get_historian_tag(std::int64_t id) = 0;
+  /// Stores a new tag (its id ignored, created_at and updated_at as given) and returns the stored
+  /// row. A duplicate tag_name or (rtu_station, slot) is a conflict; a value a CHECK refuses
+  /// (compression, a sample_rate_ms or max_interval_ms not positive, a negative deadband) or a
+  /// non-finite deadband is a bad_request.
+  virtual historian_tag_record create_historian_tag(const historian_tag_record& tag,
+                                                    const audit_entry& audit) = 0;
+  /// Writes every column of the row `tag.id` (created_at excepted) with updated_at = now. A
+  /// missing id is not_found; the rest as for create.
+  virtual historian_tag_record update_historian_tag(const historian_tag_record& tag,
+                                                    timestamp_ms now, const audit_entry& audit) = 0;
+  /// Deletes the tag with its samples and rollups. A missing id is not_found.
+  virtual void delete_historian_tag(std::int64_t id, const audit_entry& audit) = 0;
+  /// Writes a batch in one transaction, no audit row (data, not configuration): every point
+  /// inserted or replacing the stored point of its (tag_id, timestamp), every rollup row inserted
+  /// or replacing the row of its (tag_id, width_ms, bucket_start); within the batch the later of
+  /// two rows with one key wins. Points may come in any order (late and out-of-order ones land in
+  /// their place). Checked before anything is written (check_historian_batch): a bad value is a
+  /// bad_request, a tag id that names no tag not_found, and either writes nothing. SQLite: one
+  /// transaction with its statements prepared once; PostgreSQL: the points by COPY into a
+  /// temporary table merged with one INSERT ... ON CONFLICT. An empty batch writes nothing.
+  virtual void append_historian(const historian_batch& batch) = 0;
+  /// The points of filter.tag_id with start <= timestamp < end, oldest first, at most
+  /// historian_limit(filter) of them (the oldest ones). width_ms is ignored.
+  virtual std::vector<historian_point> query_historian(const historian_filter& filter) = 0;
+  /// The rollup rows of filter.tag_id and filter.width_ms with start <= bucket_start < end, oldest
+  /// first, at most historian_limit(filter).
+  virtual std::vector<historian_rollup_row> query_historian_rollups(
+      const historian_filter& filter) = 0;
+  /// The newest point of the tag with timestamp < before and timestamp >= before - max_age_ms
+  /// (the point a line is drawn from into a window), if any.
+  virtual std::optional<historian_point> historian_point_before(std::int64_t tag_id,
+                                                                timestamp_ms before,
+                                                                std::int64_t max_age_ms) = 0;
+  /// The stored rollup rows among `keys` (those not stored are left out), in the order of the
+  /// keys: what the historian reads to correct the buckets late samples fall in.
+  virtual std::vector<historian_rollup_row> get_historian_rollups(
+      const std::vector<historian_rollup_key>& keys) = 0;
+  /// Deletes the samples with timestamp < samples_before and the rollup rows with bucket_start <
+  /// rollups_before (0: none) in one transaction; returns how many rows went.
+  virtual std::int64_t purge_historian(timestamp_ms samples_before,
+                                       timestamp_ms rollups_before) = 0;
+  /// Row counts, per tag and in all, and the size (historian_stats). Reads every sample's key:
+  /// the historian asks for it now and then, not per request.
+  virtual historian_stats historian_statistics() = 0;
 
   // --- field diagnostics (profinet_diagnostics) ---
   virtual void append_diagnostic(const diagnostic_record& diagnostic) = 0;

@@ -896,7 +896,7 @@ TEST_P(alarm_migration_test, version_4_keeps_the_rows_and_gives_them_the_default
       ts(t0) + ", " + ts(t0 + 10) + ", " + ts(t0 + 20) + ", 'service')");
 
   ASSERT_EQ(store_->schema_version(), 3);
-  ASSERT_EQ(store_->migrate(), 4);
+  ASSERT_EQ(store_->migrate(), static_cast<int>(storage::sqlite_migrations().size()));
   EXPECT_EQ(db.strings("SELECT description FROM schema_version WHERE version = 4"),
             std::vector<std::string>{"alarm state"});
   EXPECT_EQ(db.index_columns("ix_alarm_events_listed"), std::vector<std::string>{"listed"});

@@ -767,9 +767,13 @@ TEST_P(rtu_store_test, a_later_discovery_keeps_an_engineers_edits_and_pulls_miss
 TEST_P(rtu_store_test, a_point_that_changes_kind_follows_the_discovery) {
   rtu_record rtu = create("rtu-1", "10.0.0.1");
   store_->apply_discovery(plant_discovery(rtu.id), t0, make_diagnostic("first", t0));
-  std::int64_t level_id = store_->list_sensors(rtu.id)[0].id;
-  raw_->exec("INSERT INTO historian_samples (sensor_id, timestamp, value) VALUES (" +
-             std::to_string(level_id) + ", " + raw_->timestamp_sql(t0) + ", 1.5)");
+  // The level transmitter's history (slot 1), kept by its historian tag since migration 0005.
+  raw_->exec(
+      "INSERT INTO historian_tags (rtu_station, slot, tag_name, created_at, updated_at) VALUES "
+      "('rtu-1', 1, 'LIT-101-A', " +
+      raw_->timestamp_sql(t0) + ", " + raw_->timestamp_sql(t0) + ")");
+  raw_->exec("INSERT INTO historian_samples (tag_id, timestamp, value) SELECT id, " +
+             std::to_string(t0) + ", 1.5 FROM historian_tags");
 
   // Slot 1 now holds a valve, slot 3 a pressure transmitter, and the pump of slot 4 became a
   // discrete one.
@@ -795,8 +799,8 @@ TEST_P(rtu_store_test, a_point_that_changes_kind_follows_the_discovery) {
   EXPECT_EQ(controls[1].control_type, "discrete");
   EXPECT_FALSE(controls[1].has_range);
   EXPECT_EQ(controls[1].updated_at, t0 + 1000);
-  // The level transmitter's history went with it.
-  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM historian_samples"), 0);
+  // The level transmitter's history stays with its tag (rtu_station, slot), not with the sensor.
+  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM historian_samples"), 1);
 
   std::vector<std::string> messages = diagnostic_messages(rtu.id);
   ASSERT_EQ(messages.size(), 5U);
@@ -889,16 +893,20 @@ TEST_P(rtu_store_test, deleting_an_rtu_deletes_its_slots_sensors_controls_and_di
   rtu_record two = create("rtu-2", "10.0.0.2");
   store_->apply_discovery(plant_discovery(one.id), t0, make_diagnostic("d", t0));
   store_->apply_discovery(plant_discovery(two.id, "B-"), t0, make_diagnostic("d", t0));
-  std::int64_t sensor = store_->list_sensors(one.id)[0].id;
-  raw_->exec("INSERT INTO historian_samples (sensor_id, timestamp, value) VALUES (" +
-             std::to_string(sensor) + ", " + raw_->timestamp_sql(t0) + ", 2.5)");
+  raw_->exec(
+      "INSERT INTO historian_tags (rtu_station, slot, tag_name, created_at, updated_at) VALUES "
+      "('rtu-1', 1, 'LIT-101-A', " +
+      raw_->timestamp_sql(t0) + ", " + raw_->timestamp_sql(t0) + ")");
+  raw_->exec("INSERT INTO historian_samples (tag_id, timestamp, value) SELECT id, " +
+             std::to_string(t0) + ", 2.5 FROM historian_tags");
 
   store_->delete_rtu(one.id, make_audit("rtu_delete"));
   for (const char* table : {"slots", "sensors", "controls", "profinet_diagnostics"}) {
     EXPECT_EQ(count(table, one.id), 0) << table;
     EXPECT_GT(count(table, two.id), 0) << table;
   }
-  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM historian_samples"), 0);
+  // Since migration 0005 the history belongs to the historian tag, which outlives the RTU.
+  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM historian_samples"), 1);
   EXPECT_EQ(store_->list_sensors(two.id).size(), 2U);
 }
 
@@ -1059,7 +1067,10 @@ TEST_P(migration_test, version_2_keeps_the_rows_that_reference_rtus) {
               ts(t0) + ", " + ts(t0) + ")"));
   store->delete_rtu(1, make_audit("rtu_delete"));
   for (const std::string& table : children)
-    EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table), 0 + (table == "slots" ? 2 : 1)) << table;
+    // The samples belong to their historian tag since migration 0005: they outlive the RTU.
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM " + table),
+              0 + (table == "slots" || table == "historian_samples" ? 2 : 1))
+        << table;
   EXPECT_EQ(store->list_slots(2).size(), 2U);
 }
 
