@@ -23,15 +23,30 @@ void start_child(self_ptr self, std::size_t index) {
   registry.put(child.spec.name, caf::actor_cast<caf::strong_actor_ptr>(child.handle));
 }
 
+/// Stops the next child still running, the last started first, or ends the supervisor when none
+/// is left. A child is stopped once the one started after it has ended, so that it can still use
+/// those started before it while it stops (the historian writes its last batch to storage).
+void stop_next(self_ptr self) {
+  auto& st = self->state;
+  while (st.stop_index > 0) {
+    auto& child = st.children[--st.stop_index];
+    self->system().registry().erase(child.spec.name);
+    if (child.handle) {
+      self->send_exit(child.handle, st.stop_reason);
+      return;
+    }
+  }
+  self->quit(st.stop_reason);
+}
+
 void stop_all(self_ptr self, const caf::error& reason) {
   auto& st = self->state;
+  if (st.stopping)
+    return;
   st.stopping = true;
-  for (auto it = st.children.rbegin(); it != st.children.rend(); ++it) {
-    self->system().registry().erase(it->spec.name);
-    if (it->handle)
-      self->send_exit(it->handle, reason);
-  }
-  self->quit(reason);
+  st.stop_reason = reason;
+  st.stop_index = st.children.size();
+  stop_next(self);
 }
 
 }  // namespace
@@ -57,8 +72,15 @@ supervisor_api::behavior_type root_supervisor(self_ptr self, std::vector<child_s
 
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& sup = self->state;
-    if (sup.stopping)
+    if (sup.stopping) {
+      for (std::size_t i = 0; i < sup.children.size(); ++i)
+        if (sup.children[i].handle && sup.children[i].handle.address() == msg.source) {
+          sup.children[i].handle = nullptr;
+          if (i == sup.stop_index)
+            stop_next(self);
+        }
       return;
+    }
     for (std::size_t i = 0; i < sup.children.size(); ++i) {
       auto& child = sup.children[i];
       if (child.handle.address() != msg.source)

@@ -43,10 +43,13 @@ struct supervisor_state {
   restart_policy policy;
   std::vector<supervised_child> children;
   bool stopping = false;
+  caf::error stop_reason;
+  std::size_t stop_index = 0;  // the child being stopped; those after it have ended
 };
 
 /// Spawns the children in order, registers each under its name, and restarts crashed ones.
-/// An exit message (shutdown) stops the children in reverse order, then the supervisor.
+/// An exit message (shutdown) stops the children one at a time in reverse order, then the
+/// supervisor.
 supervisor_api::behavior_type root_supervisor(
     supervisor_api::stateful_pointer<supervisor_state> self, std::vector<child_spec> children,
     restart_policy policy);

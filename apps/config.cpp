@@ -142,6 +142,11 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (auto v = get(env, "WTC_ALARM_MAX_SHELF_MINUTES"); !v.empty())
     cfg.alarm_max_shelf =
         std::chrono::minutes(parse_integer("WTC_ALARM_MAX_SHELF_MINUTES", v, 1, 7 * 24 * 60));
+  if (auto v = get(env, "WTC_HISTORIAN_RETENTION_DAYS"); !v.empty())
+    cfg.historian_retention_days =
+        static_cast<int>(parse_integer("WTC_HISTORIAN_RETENTION_DAYS", v, 0, 100 * 366));
+  if (auto v = get(env, "WTC_HISTORIAN_MAX_MB"); !v.empty())
+    cfg.historian_max_mb = parse_integer("WTC_HISTORIAN_MAX_MB", v, 0, 1LL << 30);
   if (auto v = get(env, "WTC_CORS_ORIGINS"); !v.empty())
     cfg.cors_origins = split_list(v);
   if (auto v = get(env, "WTC_LOG_LEVEL"); !v.empty())
@@ -159,7 +164,8 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   CLI::App cli{"wtcd: the WTC SCADA controller (central node)", "wtcd"};
   cli.set_version_flag("--version", "wtcd 0.1.0");
   std::string db_url, log_level, cors, log_structured;
-  long long port = -1, io_threads = -1, session_ttl = -1, bcrypt_cost = -1, max_shelf = -1;
+  long long port = -1, io_threads = -1, session_ttl = -1, bcrypt_cost = -1, max_shelf = -1,
+            retention_days = -1, historian_max_mb = -1;
   cli.add_option("--db", db_url, "Database URL (overrides DATABASE_URL and WTC_DB_*)");
   cli.add_option("--data-dir", cfg.db.data_dir, "Data directory for the embedded SQLite database");
   cli.add_option("--port", port, "HTTP port (WTC_API_PORT, default 8000)");
@@ -169,6 +175,11 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   cli.add_option("--bcrypt-cost", bcrypt_cost, "bcrypt cost for new passwords (WTC_BCRYPT_COST)");
   cli.add_option("--alarm-max-shelf-minutes", max_shelf,
                  "Longest an alarm may be shelved (WTC_ALARM_MAX_SHELF_MINUTES, default 480)");
+  cli.add_option("--historian-retention-days", retention_days,
+                 "Historian samples kept this many days, 0 for ever (WTC_HISTORIAN_RETENTION_DAYS, "
+                 "default 90)");
+  cli.add_option("--historian-max-mb", historian_max_mb,
+                 "Historian size cap in MiB, 0 for none (WTC_HISTORIAN_MAX_MB, default 0)");
   cli.add_option("--cors-origins", cors, "Comma-separated allowed CORS origins (WTC_CORS_ORIGINS)");
   cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
   cli.add_option("--log-structured", log_structured,
@@ -212,6 +223,12 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (max_shelf >= 0)
     cfg.alarm_max_shelf = std::chrono::minutes(
         parse_integer("--alarm-max-shelf-minutes", std::to_string(max_shelf), 1, 7 * 24 * 60));
+  if (retention_days >= 0)
+    cfg.historian_retention_days = static_cast<int>(
+        parse_integer("--historian-retention-days", std::to_string(retention_days), 0, 100 * 366));
+  if (historian_max_mb >= 0)
+    cfg.historian_max_mb =
+        parse_integer("--historian-max-mb", std::to_string(historian_max_mb), 0, 1LL << 30);
   if (!cors.empty())
     cfg.cors_origins = split_list(cors);
   if (!log_level.empty())

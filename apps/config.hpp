@@ -31,6 +31,10 @@ struct wtcd_config {
   int bcrypt_cost = 12;
   /// The longest an operator may shelve an alarm (ISA-18.2 wants shelving time-limited).
   std::chrono::minutes alarm_max_shelf{8 * 60};
+  /// Historian samples older than this are purged (0: kept); the contract's policy is 90 days.
+  int historian_retention_days = 90;
+  /// The historian's size cap in MiB (0: none): over it, the oldest samples are purged.
+  std::int64_t historian_max_mb = 0;
   std::vector<std::string> cors_origins;
   std::string log_level = "info";
   bool log_structured = false;

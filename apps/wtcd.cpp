@@ -13,6 +13,7 @@
 
 #include "actors/alarm_manager.hpp"
 #include "actors/field_bus.hpp"
+#include "actors/historian.hpp"
 #include "actors/live_hub.hpp"
 #include "actors/pid_manager.hpp"
 #include "actors/root_supervisor.hpp"
@@ -161,6 +162,40 @@ void prepare_demo_alarms(wtc::storage::store& db, const std::string& station) {
                                           R"({"reason":"--demo"})"));
 }
 
+/// --demo: the plant's process values recorded by the historian on `station`, created once
+/// (docs/historian.md, "The demo tags"), each with a compression deviation near its resolution.
+void prepare_demo_historian(wtc::storage::store& db, const std::string& station) {
+  for (const auto& tag : db.list_historian_tags())
+    if (tag.rtu_station == station)
+      return;
+  const auto now = wtc::core::now_ms();
+  struct demo_tag {
+    int slot;
+    const char* name;
+    const char* unit;
+    double deviation;
+  };
+  // Slots of docs/simulator.md.
+  for (const auto& t :
+       {demo_tag{1, "raw_tank_level", "m", 0.01}, demo_tag{2, "clear_well_level", "m", 0.01},
+        demo_tag{3, "raw_water_flow", "m3/h", 0.5}, demo_tag{4, "treated_water_flow", "m3/h", 0.5},
+        demo_tag{5, "ph", "pH", 0.02}, demo_tag{6, "turbidity", "NTU", 0.02},
+        demo_tag{7, "chlorine_residual", "mg/L", 0.01}, demo_tag{8, "water_temperature", "C", 0.05},
+        demo_tag{14, "distribution_pressure", "bar", 0.02}}) {
+    wtc::historian_tag_record tag;
+    tag.rtu_station = station;
+    tag.slot = t.slot;
+    tag.tag_name = station + "." + t.name;
+    tag.unit = t.unit;
+    tag.sample_rate_ms = 1000;
+    tag.deadband = t.deviation;
+    tag.compression = "swinging_door";
+    tag.created_at = tag.updated_at = now;
+    db.create_historian_tag(tag, system_audit("historian_tag_create", "historian_tag", tag.tag_name,
+                                              R"({"reason":"--demo"})"));
+  }
+}
+
 /// --demo: the simulated plant's RTU and the demo users, created once; the RTU connects by
 /// itself at start-up.
 void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
@@ -188,6 +223,7 @@ void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
   for (std::size_t i = 0; i < modbus_ports.size(); ++i) {
     prepare_demo_loops(db, "water-treat-rtu-" + std::to_string(i + 1));
     prepare_demo_alarms(db, "water-treat-rtu-" + std::to_string(i + 1));
+    prepare_demo_historian(db, "water-treat-rtu-" + std::to_string(i + 1));
   }
   for (auto [name, r] :
        {std::pair{"operator", wtc::role::operator_}, std::pair{"viewer", wtc::role::viewer}}) {
@@ -320,6 +356,9 @@ int main(int argc, char** argv) {
   alarm_cfg.policy.max_shelf_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.alarm_max_shelf).count();
   alarm_cfg.raise_latency = std::make_shared<wtc::latency_histogram>();
+  wtc::historian_config historian_cfg;
+  historian_cfg.retention_ms = std::int64_t{cfg.historian_retention_days} * 86'400'000;
+  historian_cfg.max_bytes = cfg.historian_max_mb << 20;
   std::vector<wtc::child_spec> children{
       {wtc::names::storage,
        [db = cfg.db, board](caf::actor_system& sys) {
@@ -360,6 +399,10 @@ int main(int argc, char** argv) {
       {wtc::names::alarms,
        [alarm_cfg](caf::actor_system& sys) {
          return caf::actor_cast<caf::actor>(sys.spawn(wtc::alarm_manager, alarm_cfg));
+       }},
+      {wtc::names::historian,
+       [historian_cfg](caf::actor_system& sys) {
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::historian, historian_cfg));
        }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});

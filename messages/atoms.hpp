@@ -59,5 +59,6 @@ using historian_atom = caf::atom_constant<caf::atom("historian")>;
 using hist_tag_atom = caf::atom_constant<caf::atom("histtag")>;
 using hist_rollup_atom = caf::atom_constant<caf::atom("histrollup")>;
 using hist_before_atom = caf::atom_constant<caf::atom("histbefore")>;
+using trend_atom = caf::atom_constant<caf::atom("trend")>;
 
 }  // namespace wtc

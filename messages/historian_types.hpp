@@ -142,7 +142,7 @@ typename Inspector::result_type inspect(Inspector& f, historian_tag_count& x) {
 }
 
 /// What the historian stores. bytes: the historian tables and their indexes on PostgreSQL, the
-/// whole database file on SQLite (docs/storage.md). oldest, newest: 0 without samples.
+/// database file's pages in use on SQLite (docs/storage.md). oldest, newest: 0 without samples.
 struct historian_stats {
   std::int64_t sample_rows = 0;
   std::int64_t rollup_rows = 0;
@@ -155,6 +155,61 @@ struct historian_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, historian_stats& x) {
   return f(x.sample_rows, x.rollup_rows, x.bytes, x.oldest, x.newest, x.per_tag);
+}
+
+/// GET /api/v1/trends/{tag_id}: [start, end) in ms UTC; `aggregation` is core::aggregation's
+/// name (none, avg, min, max, first, last, count); interval_ms the bucket width of an aggregation.
+struct trend_query {
+  std::int64_t tag_id = 0;
+  timestamp_ms start = 0;
+  timestamp_ms end = 0;
+  std::string aggregation = "none";
+  std::int64_t interval_ms = 60000;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_query& x) {
+  return f(x.tag_id, x.start, x.end, x.aggregation, x.interval_ms);
+}
+
+/// A trend: the tag and its points (tag_id of each point is the tag's), oldest first. `source`
+/// says what answered: "samples", "rollups_1m" or "rollups_1h" (docs/historian.md).
+struct trend_series {
+  historian_tag_record tag;
+  trend_query query;
+  std::vector<historian_point> points;
+  std::string source;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_series& x) {
+  return f(x.tag, x.query, x.points, x.source);
+}
+
+/// GET /api/v1/trends/stats: what is stored (read from storage now and then) and what the
+/// historian has done since it started.
+struct historian_status {
+  historian_stats stored;
+  timestamp_ms stored_as_of = 0;  // when `stored` was read
+  std::int64_t tags = 0;          // configured
+  std::int64_t tags_enabled = 0;
+  std::int64_t samples_received = 0;  // of configured tags, from the field
+  std::int64_t samples_rejected = 0;  // a timestamp far in the future, or a repeat
+  std::int64_t late_samples = 0;      // older than the tag's newest: stored as they are
+  std::int64_t points_written = 0;    // acknowledged by storage
+  std::int64_t points_pending = 0;    // waiting for storage
+  std::int64_t points_dropped = 0;    // oldest first, when the database was down too long
+  std::int64_t write_failures = 0;
+  std::int64_t rows_purged = 0;
+  std::int64_t retention_days = 0;
+  std::int64_t max_bytes = 0;  // 0: no size cap
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, historian_status& x) {
+  return f(x.stored, x.stored_as_of, x.tags, x.tags_enabled, x.samples_received,
+           x.samples_rejected, x.late_samples, x.points_written, x.points_pending,
+           x.points_dropped, x.write_failures, x.rows_purged, x.retention_days, x.max_bytes);
 }
 
 }  // namespace wtc

@@ -44,6 +44,7 @@ constexpr caf::atom_value rtus = caf::atom("rtus");
 constexpr caf::atom_value live_hub = caf::atom("livehub");
 constexpr caf::atom_value pid = caf::atom("pidloops");
 constexpr caf::atom_value alarms = caf::atom("alarms");
+constexpr caf::atom_value historian = caf::atom("historian");
 }  // namespace names
 
 /// The storage actor: owns the database connection on a thread of its own.
@@ -240,6 +241,25 @@ using alarm_api = caf::typed_actor<
     caf::replies_to<maintenance_atom, maintenance_record, request_origin>::with<maintenance_record>,
     caf::replies_to<cancel_atom, std::int64_t, request_origin>::with<maintenance_record>,
     caf::replies_to<caf::get_atom, stats_atom, alarm_atom>::with<alarm_statistics>,
+    caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// The historian (actors/historian): records the samples of its tags, compressed, with minute and
+/// hour rollups, and answers trend queries from whichever of them serves best. Tag changes go
+/// through it (persisted with their audit row) so that it applies them at once. It also takes
+/// sample_batch messages straight from a sender other than the field bus (an edge node's backfill).
+using historian_api = caf::typed_actor<
+    caf::replies_to<caf::get_atom, hist_tag_atom>::with<std::vector<historian_tag_record>>,
+    caf::replies_to<caf::get_atom, hist_tag_atom, std::int64_t>::with<historian_tag_record>,
+    caf::replies_to<create_atom, historian_tag_record, request_origin>::with<historian_tag_record>,
+    caf::replies_to<caf::update_atom, historian_tag_record,
+                    request_origin>::with<historian_tag_record>,
+    caf::replies_to<caf::delete_atom, hist_tag_atom, std::int64_t,
+                    request_origin>::with<caf::ok_atom>,
+    caf::replies_to<caf::get_atom, trend_atom, trend_query>::with<trend_series>,
+    caf::replies_to<caf::get_atom, stats_atom, historian_atom>::with<historian_status>,
+    caf::reacts_to<sample_batch>,
+    // writes everything received so far (compressors flushed too); answers once it is stored
+    caf::replies_to<flush_atom, historian_atom>::with<caf::ok_atom>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.

@@ -81,6 +81,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<historian_rollup_key>>("wtc::historian_rollup_keys");
   cfg.add_message_type<historian_tag_count>("wtc::historian_tag_count");
   cfg.add_message_type<historian_stats>("wtc::historian_stats");
+  cfg.add_message_type<trend_query>("wtc::trend_query");
+  cfg.add_message_type<trend_series>("wtc::trend_series");
+  cfg.add_message_type<historian_status>("wtc::historian_status");
   cfg.add_message_type<sample>("wtc::sample");
   cfg.add_message_type<sample_batch>("wtc::sample_batch");
   cfg.add_message_type<actuator_state>("wtc::actuator_state");

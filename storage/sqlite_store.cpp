@@ -435,8 +435,11 @@ constexpr std::string_view sql_historian_tag_counts =
     "SELECT tag_id, count(*), min(timestamp), max(timestamp) FROM historian_samples "
     "GROUP BY tag_id ORDER BY tag_id";
 constexpr std::string_view sql_count_historian_rollups = "SELECT count(*) FROM historian_rollups";
+// The pages in use: SQLite keeps the pages a purge frees for reuse, so the file does not shrink,
+// and the size cap is about what is stored.
 constexpr std::string_view sql_database_bytes =
-    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
+    "SELECT (page_count - freelist_count) * page_size "
+    "FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()";
 
 #undef WTC_RTU_COLUMNS
 #undef WTC_HISTORIAN_TAG_COLUMNS
