@@ -116,8 +116,8 @@ std::string invalid_tag(const historian_tag_record& tag) {
     return "compression must be one of none, deadband, swinging_door";
   if (!std::isfinite(tag.deadband) || tag.deadband < 0)
     return "deadband must be a finite number, 0 or more";
-  if (tag.max_interval_ms < 0 || tag.max_interval_ms > 7 * core::day_ms)
-    return "max_interval_ms must be between 0 and 604800000";
+  if (tag.max_interval_ms < 1000 || tag.max_interval_ms > 7 * core::day_ms)
+    return "max_interval_ms must be between 1000 and 604800000";
   return {};
 }
 

@@ -356,6 +356,9 @@ constexpr statement delete_historian_tag_stmt{"delete_historian_tag",
                                               "DELETE FROM historian_tags WHERE id = $1"};
 constexpr statement historian_tag_exists{"historian_tag_exists",
                                          "SELECT count(*) FROM historian_tags WHERE id = $1"};
+// $1: an array literal of distinct ids.
+constexpr statement historian_tags_known{
+    "historian_tags_known", "SELECT count(*) FROM historian_tags WHERE id = ANY($1::integer[])"};
 // The staging table of append_historian: one per connection, emptied at every commit. seq is the
 // point's place in its batch, so that the later of two points with one key wins.
 constexpr statement historian_staging_exists{
@@ -596,12 +599,12 @@ constexpr statement pid_statements[] = {
 
 // The historian's statements (migration 0005 onwards).
 constexpr statement historian_statements[] = {
-    list_historian_tags_stmt,  find_historian_tag,           insert_historian_tag,
-    update_historian_tag_stmt, delete_historian_tag_stmt,    historian_tag_exists,
-    historian_staging_exists,  merge_historian_staging,      upsert_historian_rollup,
-    query_historian_stmt,      query_historian_rollups_stmt, historian_point_before_stmt,
-    find_historian_rollup,     purge_historian_samples,      purge_historian_rollups,
-    historian_tag_counts,      historian_rollups_and_bytes,
+    list_historian_tags_stmt,    find_historian_tag,        insert_historian_tag,
+    update_historian_tag_stmt,   delete_historian_tag_stmt, historian_tag_exists,
+    historian_tags_known,        historian_staging_exists,  merge_historian_staging,
+    upsert_historian_rollup,     query_historian_stmt,      query_historian_rollups_stmt,
+    historian_point_before_stmt, find_historian_rollup,     purge_historian_samples,
+    purge_historian_rollups,     historian_tag_counts,      historian_rollups_and_bytes,
 };
 
 // The alarms' statements (migration 0004 onwards).
@@ -1865,24 +1868,51 @@ void postgres_store::append_historian(const historian_batch& batch) {
   check_historian_batch(context, batch);
   guarded(context, [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    for (std::int64_t tag_id : historian_batch_tags(batch))
-      if (exec(tx, historian_tag_exists, tag_id)[0][0].as<std::int64_t>() == 0)
-        throw storage_error(errc::not_found,
-                            context + ": historian tag " + std::to_string(tag_id) + " not found");
+    const auto tags = historian_batch_tags(batch);
+    std::string tag_array = "{";
+    for (std::int64_t tag_id : tags)
+      tag_array += (tag_array.size() > 1 ? "," : "") + std::to_string(tag_id);
+    tag_array += "}";
+    if (exec(tx, historian_tags_known, tag_array)[0][0].as<std::size_t>() != tags.size())
+      for (std::int64_t tag_id : tags)
+        if (exec(tx, historian_tag_exists, tag_id)[0][0].as<std::int64_t>() == 0)
+          throw storage_error(errc::not_found,
+                              context + ": historian tag " + std::to_string(tag_id) + " not found");
     if (!batch.points.empty()) {
-      if (!exec(tx, historian_staging_exists)[0][0].as<bool>())
-        tx.exec0(create_historian_staging);
+      // New points (the live stream) are copied straight into the table. Only a batch that
+      // repeats a stored key (a replayed backfill) or one of its own takes the slower way, merged
+      // through the staging table so that the later point wins.
+      const std::vector<std::string> columns{"tag_id", "timestamp", "value", "quality"};
+      bool copied = false;
       {
-        pqxx::stream_to copy(
-            tx, "historian_staging",
-            std::vector<std::string>{"seq", "tag_id", "timestamp", "value", "quality"});
-        std::int64_t seq = 0;
-        for (const historian_point& point : batch.points)
-          copy << std::make_tuple(seq++, point.tag_id, point.timestamp, point.value,
-                                  static_cast<int>(point.quality));
-        copy.complete();
+        pqxx::subtransaction direct(tx, "historian_direct");
+        try {
+          pqxx::stream_to copy(direct, "historian_samples", columns);
+          for (const historian_point& point : batch.points)
+            copy << std::make_tuple(point.tag_id, point.timestamp, point.value,
+                                    static_cast<int>(point.quality));
+          copy.complete();
+          direct.commit();
+          copied = true;
+        } catch (const pqxx::unique_violation&) {
+          direct.abort();
+        }
       }
-      exec(tx, merge_historian_staging);
+      if (!copied) {
+        if (!exec(tx, historian_staging_exists)[0][0].as<bool>())
+          tx.exec0(create_historian_staging);
+        {
+          pqxx::stream_to copy(
+              tx, "historian_staging",
+              std::vector<std::string>{"seq", "tag_id", "timestamp", "value", "quality"});
+          std::int64_t seq = 0;
+          for (const historian_point& point : batch.points)
+            copy << std::make_tuple(seq++, point.tag_id, point.timestamp, point.value,
+                                    static_cast<int>(point.quality));
+          copy.complete();
+        }
+        exec(tx, merge_historian_staging);
+      }
     }
     for (const historian_rollup_row& row : batch.rollups)
       exec(tx, upsert_historian_rollup, row.tag_id, row.width_ms, row.bucket_start, row.count,
