@@ -237,7 +237,8 @@ void prepare_demo(wtc::storage::store& db, const wtc::app::wtcd_config& cfg,
 void prepare_database(const wtc::app::wtcd_config& cfg) {
   auto db = wtc::storage::open_store(cfg.db);
   const int version_now = db->migrate();
-  spdlog::info("database: {} ({}), schema version {}", db->backend(), cfg.db_source, version_now);
+  spdlog::info("database: {} ({}), schema version {}, historian samples in a {}", db->backend(),
+               cfg.db_source, version_now, db->historian_layout());
   if (db->count_users() > 0)
     return;
   const bool generated = cfg.admin_password.empty() && !cfg.demo;

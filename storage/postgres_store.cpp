@@ -35,6 +35,12 @@ constexpr statement insert_schema_version{
     "VALUES ($1, wtc_ms_to_ts($2), $3)"};
 // Serialises the migrations of processes starting together: the key is arbitrary but fixed.
 constexpr statement lock_migrations{"lock_migrations", "SELECT pg_advisory_xact_lock(2317001)"};
+// Not prepared with the others: the second names a view that exists only with TimescaleDB.
+constexpr const char* timescale_installed =
+    "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'";
+constexpr const char* historian_is_hypertable =
+    "SELECT count(*) FROM timescaledb_information.hypertables "
+    "WHERE hypertable_name = 'historian_samples'";
 
 constexpr statement find_user_stmt{
     "find_user",
@@ -1083,7 +1089,41 @@ int postgres_store::migrate() {
       current = step.version;
     });
   }
+  use_timescale_if_installed();
   return current;
+}
+
+// Only where a superuser has installed the extension in this database (CREATE EXTENSION
+// timescaledb): wtcd's own role need not be one. Idempotent, so every start-up may run it.
+void postgres_store::use_timescale_if_installed() {
+  guarded("make historian_samples a TimescaleDB hypertable", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    exec(tx, lock_migrations);
+    if (tx.exec1(timescale_installed)[0].as<std::int64_t>() == 0)
+      return;
+    // Time is BIGINT milliseconds: one-day chunks are 86,400,000, and the retention jobs need
+    // the integer "now" of that unit.
+    tx.exec(
+        "SELECT create_hypertable('historian_samples', 'timestamp', "
+        "chunk_time_interval => 86400000::BIGINT, if_not_exists => TRUE, migrate_data => TRUE)");
+    tx.exec0(
+        "CREATE OR REPLACE FUNCTION wtc_unix_ms_now() RETURNS BIGINT LANGUAGE SQL STABLE AS "
+        "$$ SELECT (extract(epoch FROM now()) * 1000)::BIGINT $$");
+    tx.exec(
+        "SELECT set_integer_now_func('historian_samples', 'wtc_unix_ms_now', "
+        "replace_if_exists => TRUE)");
+    tx.commit();
+  });
+}
+
+std::string postgres_store::historian_layout() {
+  return guarded("read the historian's layout", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    if (tx.exec1(timescale_installed)[0].as<std::int64_t>() == 0)
+      return std::string("table");
+    return tx.exec1(historian_is_hypertable)[0].as<std::int64_t>() > 0 ? std::string("hypertable")
+                                                                       : std::string("table");
+  });
 }
 
 void postgres_store::ping() {

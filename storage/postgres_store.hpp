@@ -25,6 +25,7 @@ class postgres_store final : public store {
 
   std::string_view backend() const override { return "postgresql"; }
   int migrate() override;
+  std::string historian_layout() override;
   int schema_version() override;
   void ping() override;
 
@@ -123,6 +124,7 @@ class postgres_store final : public store {
   auto guarded(std::string_view context, Body&& body)
       -> decltype(body(std::declval<pqxx::connection&>()));
   [[noreturn]] void translate_current_exception(std::string_view context);
+  void use_timescale_if_installed();
 
   std::string url_;
   std::unique_ptr<pqxx::connection> connection_;

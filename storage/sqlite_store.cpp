@@ -944,6 +944,10 @@ int sqlite_store::schema_version() {
   return recorded_version("read the schema version");
 }
 
+std::string sqlite_store::historian_layout() {
+  return "table";
+}
+
 int sqlite_store::migrate() {
   query(*this, sql_create_schema_version, "create the schema_version table").run();
   int current = recorded_version("read the schema version");

@@ -27,6 +27,7 @@ class sqlite_store final : public store {
 
   std::string_view backend() const override { return "sqlite"; }
   int migrate() override;
+  std::string historian_layout() override;
   int schema_version() override;
   void ping() override;
 

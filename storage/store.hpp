@@ -52,6 +52,9 @@ class store {
   /// transaction, and returns the version now in force.
   virtual int migrate() = 0;
   virtual int schema_version() = 0;
+  /// How historian_samples is kept: "hypertable" (PostgreSQL with TimescaleDB installed in the
+  /// database: migrate() converts it, one-day chunks as the contract's notes say) or "table".
+  virtual std::string historian_layout() = 0;
 
   /// A round trip to the database (SELECT 1); throws when it cannot be reached.
   virtual void ping() = 0;

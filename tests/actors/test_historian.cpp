@@ -467,6 +467,34 @@ TEST_P(HistorianTest, PurgesSamplesPastTheRetentionAndKeepsTheRollups) {
   EXPECT_EQ(status->retention_days, 1);
 }
 
+TEST_P(HistorianTest, PurgesTheOldestSamplesOverTheSizeCap) {
+  settings.max_bytes = 1;  // whatever is stored is over it
+  settings.first_purge_delay = 2s;
+  start_historian();
+  const auto tag = create(make_tag("pH", 5));
+  for (std::int64_t t = 0; t < 100 * 1000; t += 1000)
+    send(5, {base + t, 7.0, quality::good});
+  flush();
+  caf::expected<trend_series> after{make_error(errc::internal, "none")};
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    after = trend(tag.id, base, base + core::hour_ms);
+    if (after && after->points.size() < 100u)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(after) << to_string(after.error());
+  // The oldest go, a share of the stored span matching the excess: all but the newest.
+  ASSERT_EQ(after->points.size(), 1u);
+  EXPECT_EQ(after->points[0].timestamp, base + 99 * 1000);
+  auto status =
+      ask<historian_status>(caf::get_atom::value, stats_atom::value, historian_atom::value);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->rows_purged, 99);
+  EXPECT_EQ(status->max_bytes, 1);
+  EXPECT_GT(status->stored.bytes, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, HistorianTest,
                          ::testing::Values(backend_kind::sqlite, backend_kind::postgresql),
                          [](const ::testing::TestParamInfo<backend_kind>& param) {
