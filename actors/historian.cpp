@@ -616,8 +616,6 @@ caf::behavior trend_worker(caf::event_based_actor* self, std::shared_ptr<const t
                                  plan->row_limit};
         historian_filter head{plan->tag.id, q.start, covered.start, 0, plan->row_limit};
         historian_filter tail{plan->tag.id, covered.end, q.end, 0, plan->row_limit};
-        if (covered.start == covered.end)  // no whole bucket: the samples answer alone
-          tail.start = q.start;
         auto read_samples = [self, storage](const historian_filter& f) {
           return self->request(storage, storage_timeout, caf::get_atom::value,
                                historian_atom::value, f);

@@ -193,7 +193,7 @@ struct historian_status {
   timestamp_ms stored_as_of = 0;  // when `stored` was read
   std::int64_t tags = 0;          // configured
   std::int64_t tags_enabled = 0;
-  std::int64_t samples_received = 0;  // of configured tags, from the field
+  std::int64_t samples_received = 0;  // taken for the tags (after their sample rate)
   std::int64_t samples_rejected = 0;  // a timestamp far in the future, or a repeat
   std::int64_t late_samples = 0;      // older than the tag's newest: stored as they are
   std::int64_t points_written = 0;    // acknowledged by storage
