@@ -10,6 +10,7 @@ void add_api_routes(router& routes, api_context& ctx) {
   add_rtu_routes(routes, ctx);
   add_pid_routes(routes, ctx);
   add_alarm_routes(routes, ctx);
+  add_trend_routes(routes, ctx);
 }
 
 }  // namespace wtc::gateway

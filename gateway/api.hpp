@@ -50,5 +50,6 @@ void add_system_routes(router& routes, api_context& ctx);
 void add_rtu_routes(router& routes, api_context& ctx);
 void add_pid_routes(router& routes, api_context& ctx);
 void add_alarm_routes(router& routes, api_context& ctx);
+void add_trend_routes(router& routes, api_context& ctx);
 
 }  // namespace wtc::gateway

@@ -195,6 +195,16 @@ void allow_query(const request& req, std::initializer_list<std::string_view> all
       throw bad_input("unknown query parameter '" + key + "'");
 }
 
+std::string one_of(const std::string& value, std::initializer_list<std::string_view> allowed,
+                   const std::string& what) {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end())
+    return value;
+  std::string names;
+  for (auto name : allowed)
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  throw bad_input(what + " must be one of " + names);
+}
+
 std::int64_t path_id(const request& req, const std::string& name) {
   auto it = req.params.find(name);
   auto value = it == req.params.end() ? std::nullopt : to_integer(it->second);

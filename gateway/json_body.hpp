@@ -47,6 +47,11 @@ page query_page(const request& req);
 /// Rejects query parameters other than `allowed`, naming the first unknown one.
 void allow_query(const request& req, std::initializer_list<std::string_view> allowed);
 
+/// `value` if it is one of `allowed` (exact spelling), else bad_input naming `what` and the
+/// choices.
+std::string one_of(const std::string& value, std::initializer_list<std::string_view> allowed,
+                   const std::string& what);
+
 /// A PROFINET station name (letters, digits, '-', '.', '_'; 1 to 32 characters, the column's
 /// size), or bad_input naming `what`.
 std::string checked_station(const std::string& name, const std::string& what);

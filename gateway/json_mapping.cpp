@@ -1,6 +1,7 @@
 #include "gateway/json_mapping.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "core/time.hpp"
 
@@ -270,6 +271,99 @@ nlohmann::json to_json(const maintenance_record& window) {
           {"completed_at", time_json(window.completed_at)},
           {"cancelled_by", text_or_null(window.cancelled_by)},
           {"cancelled_at", time_json(window.cancelled_at)}};
+}
+
+std::string_view historian_quality_name(std::uint8_t code) {
+  switch (code) {
+    case historian_good:
+      return "GOOD";
+    case historian_uncertain:
+      return "UNCERTAIN";
+    case historian_not_connected:
+      return "NOT_CONNECTED";
+    default:
+      return "BAD";
+  }
+}
+
+std::string interval_text(std::int64_t ms) {
+  constexpr std::pair<std::int64_t, const char*> units[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}};
+  for (const auto& [width, unit] : units)
+    if (ms > 0 && ms % width == 0)
+      return std::to_string(ms / width) + unit;
+  return std::to_string(ms) + "ms";
+}
+
+nlohmann::json to_json(const historian_tag_record& tag) {
+  return {{"id", tag.id},
+          {"rtu_station", tag.rtu_station},
+          {"slot", tag.slot},
+          {"tag_name", tag.tag_name},
+          {"unit", text_or_null(tag.unit)},
+          {"sample_rate_ms", tag.sample_rate_ms},
+          {"deadband", tag.deadband},
+          {"compression", tag.compression},
+          {"max_interval_ms", tag.max_interval_ms},
+          {"enabled", tag.enabled},
+          {"created_at", time_json(tag.created_at)},
+          {"updated_at", time_json(tag.updated_at)}};
+}
+
+nlohmann::json to_json(const trend_series& series) {
+  auto data = nlohmann::json::array();
+  for (const auto& p : series.points)
+    data.push_back({{"time", core::format_iso8601(p.timestamp)},
+                    {"value", std::isfinite(p.value) ? nlohmann::json(p.value) : nlohmann::json()},
+                    {"quality", historian_quality_name(p.quality)}});
+  const auto& q = series.query;
+  const bool aggregated = q.aggregation != "none";
+  return {
+      {"tag_id", series.tag.id},
+      {"tag_name", series.tag.tag_name},
+      {"unit", text_or_null(series.tag.unit)},
+      {"start_time", core::format_iso8601(q.start)},
+      {"end_time", core::format_iso8601(q.end)},
+      {"aggregation", q.aggregation},
+      {"interval", aggregated ? nlohmann::json(interval_text(q.interval_ms)) : nlohmann::json()},
+      {"source", series.source},
+      {"data", std::move(data)}};
+}
+
+nlohmann::json to_json(const historian_status& status) {
+  // Mebibytes with two decimals, as the contract's database_size_mb.
+  const auto mb = [](std::int64_t bytes) {
+    return std::round(static_cast<double>(bytes) / (1024.0 * 1024.0) * 100.0) / 100.0;
+  };
+  const auto& stored = status.stored;
+  auto per_tag = nlohmann::json::array();
+  for (const auto& t : stored.per_tag)
+    per_tag.push_back({{"tag_id", t.tag_id},
+                       {"samples", t.rows},
+                       {"oldest_sample", time_json(t.oldest)},
+                       {"newest_sample", time_json(t.newest)}});
+  return {{"total_samples", stored.sample_rows},
+          {"oldest_sample", time_json(stored.oldest)},
+          {"newest_sample", time_json(stored.newest)},
+          {"total_tags", status.tags},
+          {"database_size_mb", mb(stored.bytes)},
+          {"enabled_tags", status.tags_enabled},
+          {"rollup_rows", stored.rollup_rows},
+          {"database_size_bytes", stored.bytes},
+          {"stored_as_of", time_json(status.stored_as_of)},
+          {"per_tag", std::move(per_tag)},
+          {"retention_days", status.retention_days},
+          {"max_size_mb",
+           status.max_bytes > 0 ? nlohmann::json(mb(status.max_bytes)) : nlohmann::json()},
+          {"ingest",
+           {{"samples_received", status.samples_received},
+            {"samples_rejected", status.samples_rejected},
+            {"late_samples", status.late_samples},
+            {"points_written", status.points_written},
+            {"points_pending", status.points_pending},
+            {"points_dropped", status.points_dropped},
+            {"write_failures", status.write_failures},
+            {"rows_purged", status.rows_purged}}}};
 }
 
 }  // namespace wtc::gateway

@@ -1,5 +1,6 @@
 #include "gateway/router.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 
@@ -71,9 +72,13 @@ void router::add(std::string method, std::string pattern, access required, handl
 }
 
 router::match router::find(std::string_view method, std::string_view raw_path) const {
-  // A literal segment beats a parameter: "/alarms/rules" must not be read as alarm "rules".
+  // A literal segment beats a parameter: "/alarms/rules" must not be read as alarm "rules", and
+  // "/trends/stats" not as trend "stats". The path is the most literal pattern that matches it,
+  // whatever the method: a method that pattern lacks is a 405 listing its methods, not a request
+  // for the parameter route ("DELETE /trends/tags" is not about a tag named "tags").
   match result;
   std::size_t best_parameters = SIZE_MAX;
+  std::vector<std::pair<std::size_t, std::size_t>> candidates;  // route index, parameters
   const auto segments = split_path(raw_path);
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& r = routes_[i];
@@ -89,18 +94,24 @@ router::match router::find(std::string_view method, std::string_view raw_path) c
     }
     if (!same)
       continue;
-    if (r.method != method) {
-      if (!result.allowed_methods.empty())
-        result.allowed_methods += ", ";
-      result.allowed_methods += r.method;
+    candidates.emplace_back(i, parameters);
+    best_parameters = std::min(best_parameters, parameters);
+  }
+  std::vector<std::string_view> allowed;
+  for (const auto& [i, parameters] : candidates) {
+    if (parameters != best_parameters)
       continue;
-    }
-    if (parameters < best_parameters) {
-      best_parameters = parameters;
+    const auto& r = routes_[i];
+    if (r.method != method) {
+      if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end())
+        allowed.push_back(r.method);
+    } else if (result.found == nullptr) {
       result.found = &r;
       result.index = static_cast<int>(i);
     }
   }
+  for (auto m : allowed)
+    result.allowed_methods += (result.allowed_methods.empty() ? "" : ", ") + std::string(m);
   if (result.found) {
     const auto& r = *result.found;
     for (std::size_t k = 0; k < segments.size(); ++k)

@@ -3,7 +3,6 @@
 // read; operators acknowledge, shelve and plan maintenance; admins write rules.
 // docs/alarms.md describes the state model, docs/api-decisions.md the choices made here.
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -34,17 +33,6 @@ const std::vector<std::string_view> rule_fields = {
     "name",    "rtu_station", "slot",     "condition", "threshold",  "severity",  "delay_ms",
     "message", "enabled",     "deadband", "id",        "created_at", "updated_at"};
 const std::vector<std::string_view> rule_shown_only = {"id", "created_at", "updated_at"};
-
-/// One of `allowed`, or bad_input naming `what` and the choices.
-std::string one_of(const std::string& value, std::initializer_list<std::string_view> allowed,
-                   const std::string& what) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end())
-    return value;
-  std::string names;
-  for (auto name : allowed)
-    names += (names.empty() ? "" : ", ") + std::string(name);
-  throw bad_input(what + " must be one of " + names);
-}
 
 std::string severity_query(const request& req) {
   auto value = query_string(req, "severity", 16).value_or("");
@@ -224,21 +212,6 @@ slot_config_record slot_config_from(const json_body& body, const std::string& st
   if (body.has("enabled"))
     c.enabled = *body.optional_bool("enabled");
   return c;
-}
-
-template <class Row>
-auto reply_list(const exchange_ptr& ex) {
-  return [ex](std::vector<Row>& rows) {
-    auto out = nlohmann::json::array();
-    for (const auto& row : rows)
-      out.push_back(to_json(row));
-    ex->reply(json_reply(200, std::move(out)));
-  };
-}
-
-template <class Row>
-auto reply_one(const exchange_ptr& ex) {
-  return [ex](Row& row) { ex->reply(json_reply(200, to_json(row))); };
 }
 
 }  // namespace

@@ -60,6 +60,15 @@ class field_fixture : public ::testing::Test {
 
   http_client client() const { return http_client(wtcd_.port()); }
 
+  /// Creates a user of `role` whose password is "<name>-password", and logs them in.
+  std::string make_user(const std::string& name, const std::string& role) {
+    auto created = client().post(
+        "/api/v1/users", {{"username", name}, {"password", name + "-password"}, {"role", role}},
+        admin_);
+    EXPECT_EQ(created.status, 201) << created.body;
+    return client().login(name, name + "-password");
+  }
+
   std::string state_of(const std::string& station) const {
     auto rtu = client().get("/api/v1/rtus/" + station, admin_);
     return rtu.status == 200 ? rtu.json().value("state", "") : "";

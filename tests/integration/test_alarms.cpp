@@ -41,14 +41,6 @@ class AlarmsOnTheSimulator : public field_fixture {
         R"({"type":"subscribe","types":["alarm_raised","alarm_acknowledged","alarm_cleared"]})");
   }
 
-  std::string make_user(const std::string& name, const std::string& role) {
-    auto created = client().post(
-        "/api/v1/users", {{"username", name}, {"password", name + "-password"}, {"role", role}},
-        admin_);
-    EXPECT_EQ(created.status, 201) << created.body;
-    return client().login(name, name + "-password");
-  }
-
   nlohmann::json listed(const std::string& query = "") const {
     return client().get("/api/v1/alarms" + query, admin_).json();
   }

@@ -64,6 +64,40 @@ TEST_F(RouterTest, RejectsPathTraversalInParameters) {
   EXPECT_THROW(routes.find("GET", "/api/v1/users/%zz"), bad_input);
 }
 
+// The trends' shape: literal siblings of a parameter, with methods of their own.
+TEST(RouterPrecedence, ALiteralPathIsNeverReadAsTheParameterBesideIt) {
+  router routes;
+  for (const auto& [method, pattern] :
+       {std::pair{"GET", "/api/v1/trends/tags"}, std::pair{"POST", "/api/v1/trends/tags"},
+        std::pair{"GET", "/api/v1/trends/stats"}, std::pair{"GET", "/api/v1/trends/{tag_id}"},
+        std::pair{"GET", "/api/v1/trends/tags/{tag_id}"},
+        std::pair{"PUT", "/api/v1/trends/tags/{tag_id}"},
+        std::pair{"DELETE", "/api/v1/trends/tags/{tag_id}"}})
+    routes.add(method, pattern, access::viewer, noop());
+  EXPECT_EQ(routes.find("GET", "/api/v1/trends/tags").found->label, "GET /api/v1/trends/tags");
+  EXPECT_EQ(routes.find("POST", "/api/v1/trends/tags").found->label, "POST /api/v1/trends/tags");
+  EXPECT_EQ(routes.find("GET", "/api/v1/trends/stats").found->label, "GET /api/v1/trends/stats");
+  auto trend = routes.find("GET", "/api/v1/trends/7");
+  ASSERT_NE(trend.found, nullptr);
+  EXPECT_EQ(trend.found->pattern, "/api/v1/trends/{tag_id}");
+  EXPECT_EQ(trend.params.at("tag_id"), "7");
+  // Not a number: the route's handler answers 400 (path_id).
+  EXPECT_EQ(routes.find("GET", "/api/v1/trends/pH").params.at("tag_id"), "pH");
+  EXPECT_EQ(routes.find("PUT", "/api/v1/trends/tags/3").found->label,
+            "PUT /api/v1/trends/tags/{tag_id}");
+
+  // A method the literal path lacks is a 405 listing the literal path's methods, once each.
+  auto put = routes.find("PUT", "/api/v1/trends/tags");
+  EXPECT_EQ(put.found, nullptr);
+  EXPECT_EQ(put.allowed_methods, "GET, POST");
+  auto post = routes.find("POST", "/api/v1/trends/stats");
+  EXPECT_EQ(post.found, nullptr);
+  EXPECT_EQ(post.allowed_methods, "GET");
+  EXPECT_EQ(routes.find("POST", "/api/v1/trends/7").allowed_methods, "GET");
+  EXPECT_EQ(routes.find("POST", "/api/v1/trends/tags/3").allowed_methods, "GET, PUT, DELETE");
+  EXPECT_EQ(routes.find("GET", "/api/v1/trends/tags/").found, nullptr);
+}
+
 TEST_F(RouterTest, RefusesDuplicateRoutes) {
   EXPECT_THROW(routes.add("GET", "/api/v1/users", access::admin, noop()), std::logic_error);
 }
