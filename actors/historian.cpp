@@ -535,7 +535,7 @@ struct trend_plan {
   core::series_query series;
   std::int64_t width_ms = 0;  // the rollups that answer; 0: the samples
   std::int64_t row_limit = 0;
-  std::optional<core::historian_sample> pending;  // the current value, not stored yet
+  std::optional<core::historian_sample> pending;  // the current value, held by compression
 };
 
 std::vector<core::historian_sample> samples_of(const std::vector<historian_point>& points) {
@@ -597,14 +597,14 @@ caf::behavior trend_worker(caf::event_based_actor* self, std::shared_ptr<const t
                       self->quit();
                       return;
                     }
-                    auto samples = samples_of(points);
+                    auto series = series_of(
+                        *plan, core::aggregate(samples_of(points), plan->series), "samples");
                     const auto& p = plan->pending;
-                    if (p && p->timestamp >= plan->series.start &&
-                        p->timestamp < plan->series.end &&
-                        (samples.empty() || p->timestamp > samples.back().timestamp))
-                      samples.push_back(*p);
-                    promise.deliver(
-                        series_of(*plan, core::aggregate(samples, plan->series), "samples"));
+                    if (plan->series.agg == core::aggregation::none && p &&
+                        p->timestamp >= plan->series.start && p->timestamp < plan->series.end &&
+                        (points.empty() || p->timestamp > points.back().timestamp))
+                      series.current.push_back(point_of(plan->tag.id, *p));
+                    promise.deliver(std::move(series));
                     self->quit();
                   },
                   fail);
@@ -852,6 +852,8 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
         return out;
       },
       [self](caf::get_atom, hist_tag_atom, std::int64_t id) -> caf::result<historian_tag_record> {
+        if (!self->state.loaded)
+          return not_loaded();
         auto found = self->state.tags.find(id);
         if (found == self->state.tags.end())
           return make_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");
@@ -886,6 +888,8 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
       },
       [self](caf::update_atom, historian_tag_record tag,
              const request_origin& origin) -> caf::result<historian_tag_record> {
+        if (!self->state.loaded)
+          return not_loaded();
         auto found = self->state.tags.find(tag.id);
         if (found == self->state.tags.end())
           return make_error(errc::not_found,
@@ -927,6 +931,8 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
       [self](caf::delete_atom, hist_tag_atom, std::int64_t id,
              const request_origin& origin) -> caf::result<caf::ok_atom> {
         auto& s = self->state;
+        if (!s.loaded)
+          return not_loaded();
         auto found = s.tags.find(id);
         if (found == s.tags.end())
           return make_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");

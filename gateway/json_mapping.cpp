@@ -311,11 +311,15 @@ nlohmann::json to_json(const historian_tag_record& tag) {
 }
 
 nlohmann::json to_json(const trend_series& series) {
+  const auto point = [](const historian_point& p) {
+    return nlohmann::json{
+        {"time", core::format_iso8601(p.timestamp)},
+        {"value", std::isfinite(p.value) ? nlohmann::json(p.value) : nlohmann::json()},
+        {"quality", historian_quality_name(p.quality)}};
+  };
   auto data = nlohmann::json::array();
   for (const auto& p : series.points)
-    data.push_back({{"time", core::format_iso8601(p.timestamp)},
-                    {"value", std::isfinite(p.value) ? nlohmann::json(p.value) : nlohmann::json()},
-                    {"quality", historian_quality_name(p.quality)}});
+    data.push_back(point(p));
   const auto& q = series.query;
   const bool aggregated = q.aggregation != "none";
   return {
@@ -327,7 +331,8 @@ nlohmann::json to_json(const trend_series& series) {
       {"aggregation", q.aggregation},
       {"interval", aggregated ? nlohmann::json(interval_text(q.interval_ms)) : nlohmann::json()},
       {"source", series.source},
-      {"data", std::move(data)}};
+      {"data", std::move(data)},
+      {"current_value", series.current.empty() ? nlohmann::json() : point(series.current.front())}};
 }
 
 nlohmann::json to_json(const historian_status& status) {

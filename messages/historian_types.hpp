@@ -172,18 +172,21 @@ typename Inspector::result_type inspect(Inspector& f, trend_query& x) {
   return f(x.tag_id, x.start, x.end, x.aggregation, x.interval_ms);
 }
 
-/// A trend: the tag and its points (tag_id of each point is the tag's), oldest first. `source`
-/// says what answered: "samples", "rollups_1m" or "rollups_1h" (docs/historian.md).
+/// A trend: the tag and its stored points (tag_id of each point is the tag's), oldest first.
+/// `source` says what answered: "samples", "rollups_1m" or "rollups_1h" (docs/historian.md).
+/// `current`: for a raw query, the tag's newest value when compression holds it back and the
+/// window includes it (at most one point; not stored yet, so a crash may lose it).
 struct trend_series {
   historian_tag_record tag;
   trend_query query;
   std::vector<historian_point> points;
   std::string source;
+  std::vector<historian_point> current;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trend_series& x) {
-  return f(x.tag, x.query, x.points, x.source);
+  return f(x.tag, x.query, x.points, x.source, x.current);
 }
 
 /// GET /api/v1/trends/stats: what is stored (read from storage now and then) and what the

@@ -125,7 +125,7 @@ historian_api::behavior_type recording_historian(historian_api::pointer,
           return make_error(errc::not_found, "no historian tag " + std::to_string(q.tag_id));
         if (q.end - q.start > 366 * 86'400'000LL && q.aggregation == "none")
           return make_error(errc::bad_request, "too many points: aggregate");
-        return trend_series{*it, q, r->points, "samples"};
+        return trend_series{*it, q, r->points, "samples", {}};
       },
       [r](caf::get_atom, stats_atom, historian_atom) -> historian_status {
         std::lock_guard<std::mutex> lock(r->mutex);
