@@ -135,6 +135,19 @@ std::optional<std::string> clash(self_ptr self, const historian_tag_record& tag)
   return std::nullopt;
 }
 
+/// Why `tag` cannot be stored as it is (400, or 409 for a name or point taken), or no error.
+caf::error refusal(self_ptr self, const historian_tag_record& tag) {
+  if (auto why = invalid_tag(tag); !why.empty())
+    return make_error(errc::bad_request, why);
+  if (auto taken = clash(self, tag))
+    return make_error(errc::conflict, *taken);
+  return {};
+}
+
+caf::error tag_not_found(std::int64_t id) {
+  return make_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");
+}
+
 json tag_details(const historian_tag_record& tag) {
   return {{"tag_name", tag.tag_name},
           {"rtu_station", tag.rtu_station},
@@ -679,8 +692,7 @@ caf::expected<trend_plan> plan_trend(self_ptr self, const trend_query& query) {
   auto& st = self->state;
   auto found = st.tags.find(query.tag_id);
   if (found == st.tags.end())
-    return make_error(errc::not_found,
-                      "historian tag " + std::to_string(query.tag_id) + " not found");
+    return tag_not_found(query.tag_id);
   trend_plan plan;
   plan.tag = found->second.record;
   plan.query = query;
@@ -856,7 +868,7 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
           return not_loaded();
         auto found = self->state.tags.find(id);
         if (found == self->state.tags.end())
-          return make_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");
+          return tag_not_found(id);
         return found->second.record;
       },
       [self](create_atom, historian_tag_record tag,
@@ -865,10 +877,8 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
           return not_loaded();
         tag.id = 0;
         tag.created_at = tag.updated_at = core::now_ms();
-        if (auto why = invalid_tag(tag); !why.empty())
-          return make_error(errc::bad_request, why);
-        if (auto taken = clash(self, tag))
-          return make_error(errc::conflict, *taken);
+        if (auto err = refusal(self, tag))
+          return err;
         auto storage = storage_of(self);
         if (!storage)
           return storage_restarting();
@@ -892,14 +902,11 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
           return not_loaded();
         auto found = self->state.tags.find(tag.id);
         if (found == self->state.tags.end())
-          return make_error(errc::not_found,
-                            "historian tag " + std::to_string(tag.id) + " not found");
+          return tag_not_found(tag.id);
         tag.created_at = found->second.record.created_at;
         tag.updated_at = core::now_ms();
-        if (auto why = invalid_tag(tag); !why.empty())
-          return make_error(errc::bad_request, why);
-        if (auto taken = clash(self, tag))
-          return make_error(errc::conflict, *taken);
+        if (auto err = refusal(self, tag))
+          return err;
         auto storage = storage_of(self);
         if (!storage)
           return storage_restarting();
@@ -935,7 +942,7 @@ caf::behavior historian(caf::stateful_actor<historian_state>* self, historian_co
           return not_loaded();
         auto found = s.tags.find(id);
         if (found == s.tags.end())
-          return make_error(errc::not_found, "historian tag " + std::to_string(id) + " not found");
+          return tag_not_found(id);
         auto storage = storage_of(self);
         if (!storage)
           return storage_restarting();
