@@ -305,7 +305,21 @@ void bound_pending(self_ptr self) {
 void write_batch(self_ptr self) {
   auto& st = self->state;
   historian_batch batch;
-  batch.points = std::exchange(st.points, {});
+  // One transaction takes at most batch_points, so that a backlog after an outage drains in
+  // batches that each finish well within the request's timeout, instead of one that never does.
+  if (st.points.size() <= st.config.batch_points) {
+    batch.points = std::exchange(st.points, {});
+  } else {
+    const auto split = st.points.begin() + static_cast<std::ptrdiff_t>(st.config.batch_points);
+    batch.points.assign(st.points.begin(), split);
+    st.points.erase(st.points.begin(), split);
+  }
+  // In key order, each tag's points land together at the end of its range of the (tag, time)
+  // key, instead of one page per point; stable, so the later of two points with one key wins.
+  std::stable_sort(batch.points.begin(), batch.points.end(),
+                   [](const historian_point& a, const historian_point& b) {
+                     return a.tag_id != b.tag_id ? a.tag_id < b.tag_id : a.timestamp < b.timestamp;
+                   });
   if (st.tags_deleted) {
     auto gone = [&st](const historian_point& p) { return st.tags.count(p.tag_id) == 0; };
     batch.points.erase(std::remove_if(batch.points.begin(), batch.points.end(), gone),
@@ -351,7 +365,8 @@ void write_batch(self_ptr self) {
             s.counters.points_written += count;
             s.last_write_ok = std::max(s.last_write_ok, number);
             answer_waiting(self, s.last_write_ok, nullptr);
-            if (s.stopping || !s.waiting.empty() || s.points.size() >= s.config.batch_points)
+            if (s.stopping || !s.waiting.empty() || !s.late.empty() ||
+                s.points.size() >= s.config.batch_points)
               flush(self);
           },
           [self, number, sent](caf::error& err) {
@@ -466,8 +481,10 @@ void flush_all(self_ptr self, std::function<void(const caf::error*)> done) {
   for (auto& [id, tag] : st.tags)
     for (const auto& p : tag.compressor.flush())
       keep_point(self, id, p);
-  // The write that will hold what is here now: the next one, or the one after a late read.
-  const auto number = st.writes_started + (st.reading_late || !st.late.empty() ? 2 : 1);
+  // The write that will hold the last of what is here now: the next one (after a late read, the
+  // one after), and one more for each further batch_points waiting.
+  const auto batches = st.points.empty() ? 1 : (st.points.size() - 1) / st.config.batch_points + 1;
+  const auto number = st.writes_started + (st.reading_late || !st.late.empty() ? 1 : 0) + batches;
   st.waiting.push_back({number, std::move(done)});
   flush(self);
 }

@@ -189,6 +189,7 @@ class HistorianTest : public ::testing::TestWithParam<backend_kind> {
 };
 
 TEST_P(HistorianTest, AggregatesEqualABruteForceComputationAtEdgesAndAcrossGaps) {
+  settings.batch_points = 1000;  // the samples go to storage in several batches
   start_historian();
   const auto tag = create(make_tag("pH", 5));
   // Two hours of a noisy signal at 1 s with gaps of 7 minutes and of 70 minutes' worth of
