@@ -11,8 +11,10 @@ build_packages=(
   libsqlite3-dev libpqxx-dev libcrypt-dev libmodbus-dev
 )
 # The tests start their own PostgreSQL cluster, talk HTTP with curl in the scripts, and meet
-# third-party Modbus peers: a pymodbus device (python3-serial: pymodbus imports it) and mbpoll.
-test_packages=(googletest libgtest-dev postgresql curl python3-pymodbus python3-serial mbpoll)
+# third-party Modbus peers: a pymodbus device (python3-serial and python3-serial-asyncio: pymodbus
+# imports both) and mbpoll.
+test_packages=(googletest libgtest-dev postgresql curl python3-pymodbus python3-serial python3-serial-asyncio
+  mbpoll)
 bench_packages=(wrk python3-fastapi python3-uvicorn curl)
 
 packages=("${build_packages[@]}")
