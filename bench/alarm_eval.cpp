@@ -40,6 +40,7 @@
 #include "actors/alarm_manager.hpp"
 #include "actors/field_bus.hpp"
 #include "actors/storage_actor.hpp"
+#include "bench/machine_load.hpp"
 #include "core/time.hpp"
 #include "messages/health_board.hpp"
 #include "messages/live.hpp"
@@ -300,25 +301,8 @@ double cpu_seconds() {
   return tv(usage.ru_utime) + tv(usage.ru_stime);
 }
 
-/// The whole machine's busy CPU seconds so far (every core), from /proc/stat.
-double machine_busy_seconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-                     steal = 0;
-  in >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
-  return static_cast<double>(user + nice + sys + irq + softirq + steal) /
-         static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  double one = 0, five = 0, fifteen = 0;
-  in >> one >> five >> fifteen;
-  char text[64];
-  std::snprintf(text, sizeof text, "%.2f %.2f %.2f", one, five, fifteen);
-  return text;
-}
+using wtc::bench::load_average;
+using wtc::bench::machine_busy_seconds;
 
 std::string bound_text(const wtc::latency_histogram::snapshot& h, double q) {
   const auto us = h.quantile_bound_us(q);
