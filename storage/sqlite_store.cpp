@@ -27,6 +27,11 @@ constexpr std::string_view sql_foreign_keys_state = "PRAGMA foreign_keys";
 constexpr std::string_view sql_foreign_key_check = "PRAGMA foreign_key_check";
 constexpr std::string_view sql_synchronous = "PRAGMA synchronous = FULL";
 constexpr std::string_view sql_journal_mode = "PRAGMA journal_mode = WAL";
+// 256 MiB (negative: KiB), allocated as pages are used. The historian inserts at the end of every
+// tag's range of historian_samples: 1,000 tags are 1,000 leaf pages and their parents touched by
+// each batch. With SQLite's default 2 MiB they were read back from the OS and spilled to the WAL in
+// mid-transaction for every batch, most of the ingest time (bench/RESULTS.md, Historian).
+constexpr std::string_view sql_cache_size = "PRAGMA cache_size = -262144";
 constexpr std::string_view sql_ping = "SELECT 1";
 
 constexpr std::string_view sql_table_exists =
@@ -105,7 +110,7 @@ constexpr std::string_view sql_count_audit =
 #define WTC_RTU_COLUMNS                                                                      \
   "id, station_name, ip_address, port, unit_id, profile, vendor_id, device_id, slot_count, " \
   "cycle_time_ms, auto_connect, state, state_since, transition_reason, last_error, "         \
-  "rtu_version, version_mismatch, created_at, updated_at"
+  "rtu_version, version_mismatch, created_at, updated_at, node"
 
 constexpr std::string_view sql_list_rtus =
     "SELECT " WTC_RTU_COLUMNS " FROM rtus ORDER BY station_name";
@@ -121,12 +126,14 @@ constexpr std::string_view sql_endpoint_owner =
 constexpr std::string_view sql_insert_rtu =
     "INSERT INTO rtus (station_name, ip_address, port, unit_id, profile, vendor_id, device_id, "
     "slot_count, cycle_time_ms, auto_connect, state, state_since, transition_reason, last_error, "
-    "rtu_version, version_mismatch, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-    "?8, ?9, ?10, ?11, ?12, NULLIF(?13, ''), NULLIF(?14, ''), NULLIF(?15, ''), ?16, ?17, ?18) "
+    "rtu_version, version_mismatch, created_at, updated_at, node) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+    "?7, ?8, ?9, ?10, ?11, ?12, NULLIF(?13, ''), NULLIF(?14, ''), NULLIF(?15, ''), ?16, ?17, ?18, "
+    "?19) "
     "RETURNING " WTC_RTU_COLUMNS;
 constexpr std::string_view sql_update_rtu =
     "UPDATE rtus SET ip_address = ?2, port = ?3, unit_id = ?4, profile = ?5, vendor_id = ?6, "
-    "device_id = ?7, slot_count = ?8, cycle_time_ms = ?9, updated_at = ?10 WHERE id = ?1 "
+    "device_id = ?7, slot_count = ?8, cycle_time_ms = ?9, updated_at = ?10, node = ?11 "
+    "WHERE id = ?1 "
     "RETURNING " WTC_RTU_COLUMNS;
 constexpr std::string_view sql_delete_rtu = "DELETE FROM rtus WHERE id = ?1";
 constexpr std::string_view sql_set_auto_connect = "UPDATE rtus SET auto_connect = ?2 WHERE id = ?1";
@@ -395,6 +402,9 @@ constexpr std::string_view sql_update_historian_tag =
     "updated_at = ?11 WHERE id = ?1 RETURNING " WTC_HISTORIAN_TAG_COLUMNS;
 // Its samples and rollups go with it (ON DELETE CASCADE).
 constexpr std::string_view sql_delete_historian_tag = "DELETE FROM historian_tags WHERE id = ?1";
+// historian_samples has no foreign key (migration 0006): a tag's samples go explicitly.
+constexpr std::string_view sql_delete_historian_tag_samples =
+    "DELETE FROM historian_samples WHERE tag_id = ?1";
 constexpr std::string_view sql_historian_tag_exists =
     "SELECT count(*) FROM historian_tags WHERE id = ?1";
 constexpr std::string_view sql_upsert_historian_point =
@@ -574,6 +584,7 @@ class sqlite_store::query {
     rtu.version_mismatch = get_bool(16);
     rtu.created_at = get_int64(17);
     rtu.updated_at = get_int64(18);
+    rtu.node = get_text(19);
     return rtu;
   }
 
@@ -903,6 +914,7 @@ sqlite_store::sqlite_store(const std::string& path) {
   constexpr std::string_view context = "open the SQLite database";
   query(*this, sql_foreign_keys, context).run();
   query(*this, sql_synchronous, context).run();
+  query(*this, sql_cache_size, context).run();
   query journal(*this, sql_journal_mode, context);
   if (!journal.step() || journal.get_text(0) != "wal")
     throw storage_error(errc::unavailable,
@@ -1308,7 +1320,8 @@ rtu_record sqlite_store::create_rtu(const rtu_record& rtu, const audit_entry& au
         .text(rtu.rtu_version)
         .boolean(rtu.version_mismatch)
         .int64(rtu.created_at)
-        .int64(rtu.updated_at);
+        .int64(rtu.updated_at)
+        .text(rtu.node);
     q.step();
     stored = q.get_rtu();
   }
@@ -1338,7 +1351,8 @@ rtu_record sqlite_store::update_rtu(std::int64_t id, const rtu_update& update, t
         .text(wanted.device_id)
         .int64(wanted.slot_count)
         .int64(wanted.cycle_time_ms)
-        .int64(now);
+        .int64(now)
+        .text(wanted.node);
     q.step();
     stored = q.get_rtu();
   }
@@ -2077,6 +2091,7 @@ void sqlite_store::delete_historian_tag(std::int64_t id, const audit_entry& audi
   transaction tx(*this, context);
   if (query(*this, sql_delete_historian_tag, context).int64(id).run() == 0)
     throw historian_tag_not_found(id);
+  query(*this, sql_delete_historian_tag_samples, context).int64(id).run();
   insert_audit(audit, context);
   tx.commit();
 }
