@@ -27,6 +27,8 @@ struct rtu_actor_config {
   core::reconnect_backoff::policy backoff{500, 15'000, 0.2};
   int max_failed_cycles = 2;  // timeouts or bad replies in a row before the link counts as lost
   std::size_t recent_errors = 10;
+  /// The node this fleet runs on: RTUs placed on another node are polled there (docs/nodes.md).
+  std::string this_node{central_node};
 };
 
 /// What an rtu_actor knows of one sensor: its configuration and the last value it published.

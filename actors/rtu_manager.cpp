@@ -1,6 +1,7 @@
 #include "actors/rtu_manager.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -34,12 +35,40 @@ caf::error unknown_profile(const std::string& name) {
   return make_error(errc::bad_request, "no register-map profile named '" + name + "'");
 }
 
+bool is_local(self_ptr self, const rtu_record& rtu) {
+  return rtu.node == self->state.actor_config.this_node;
+}
+
+/// Adds an RTU to the fleet; its rtu_actor runs here only if it is placed on this node.
 void spawn_member(self_ptr self, const rtu_record& rtu) {
   auto& member = self->state.rtus[rtu.station_name];
   member.record = rtu;
+  if (!is_local(self, rtu))
+    return;
   // Linked: an RTU's actor does not outlive the fleet (a stopping wtcd waits for every actor).
   member.handle = self->spawn<caf::linked>(rtu_actor, rtu, self->state.actor_config,
                                            caf::actor_cast<caf::actor>(self));
+}
+
+void stop_member_actor(self_ptr self, rtu_manager_state::member& member) {
+  if (!member.handle)
+    return;
+  self->unlink_from(member.handle);
+  self->send_exit(member.handle, caf::exit_reason::user_shutdown);
+  member.handle = nullptr;
+}
+
+/// Tells the node registry (on the central node only) that the RTUs placed on `node` changed.
+void reassigned(self_ptr self, const std::string& node) {
+  if (node == central_node)
+    return;
+  if (auto registry = lookup<node_registry_api>(self->system(), names::nodes))
+    self->send(registry, assign_atom::value, node);
+}
+
+caf::error node_unreachable(const std::string& station, const std::string& node) {
+  return make_error(errc::unavailable,
+                    "RTU '" + station + "' is on node '" + node + "', which is not connected");
 }
 
 void forget_tags(self_ptr self, rtu_manager_state::member& member) {
@@ -55,8 +84,29 @@ caf::response_promise ask_rtu(self_ptr self, const std::string& station, Ts&&...
   auto found = self->state.rtus.find(station);
   if (found == self->state.rtus.end())
     promise.deliver(no_such_rtu(station));
-  else
+  else if (found->second.handle)
     promise.delegate(found->second.handle, std::forward<Ts>(xs)...);
+  else
+    promise.deliver(make_error(errc::unavailable, "RTU '" + station + "' is restarting"));
+  return promise;
+}
+
+/// For an RTU placed on another node: the answer of that node's fleet to `xs` (the rtus_api
+/// request as this fleet got it), or an error while the node is offline. Nothing for an RTU
+/// polled here.
+template <class... Ts>
+std::optional<caf::response_promise> ask_node(self_ptr self, const std::string& station,
+                                              Ts&&... xs) {
+  auto found = self->state.rtus.find(station);
+  if (found == self->state.rtus.end() || is_local(self, found->second.record))
+    return std::nullopt;
+  auto promise = self->make_response_promise();
+  const auto& node = found->second.record.node;
+  auto fleet = self->state.node_fleets.find(node);
+  if (fleet == self->state.node_fleets.end())
+    promise.deliver(node_unreachable(station, node));
+  else
+    promise.delegate(fleet->second, std::forward<Ts>(xs)...);
   return promise;
 }
 
@@ -82,6 +132,33 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
             audit_of(origin, connect ? "rtu_connect" : "rtu_disconnect", "rtu", rtu.station_name))
         .then([promise, rtu](caf::ok_atom) mutable { promise.deliver(rtu); }, on_error);
   };
+  if (!is_local(self, found->second.record)) {
+    // The edge's fleet switches its rtu_actor and keeps the choice for its own restarts.
+    const auto& node = found->second.record.node;
+    auto fleet = self->state.node_fleets.find(node);
+    if (fleet == self->state.node_fleets.end()) {
+      promise.deliver(node_unreachable(station, node));
+      return promise;
+    }
+    auto remote_store = [store, record = found->second.record](rtu_record& remote) mutable {
+      record.state = remote.state;
+      record.state_since = remote.state_since;
+      record.transition_reason = remote.transition_reason;
+      record.last_error = remote.last_error;
+      store(record);
+    };
+    if (connect)
+      self->request(fleet->second, caf::infinite, caf::connect_atom::value, station, origin)
+          .then(remote_store, on_error);
+    else
+      self->request(fleet->second, caf::infinite, disconnect_atom::value, station, origin)
+          .then(remote_store, on_error);
+    return promise;
+  }
+  if (!found->second.handle) {
+    promise.deliver(make_error(errc::unavailable, "RTU '" + station + "' is restarting"));
+    return promise;
+  }
   if (connect)
     self->request(found->second.handle, caf::infinite, caf::connect_atom::value, origin)
         .then(store, on_error);
@@ -109,6 +186,8 @@ nlohmann::json describe_update(const rtu_update& u) {
     changed["slot_count"] = u.slot_count;
   if (u.set_cycle_time_ms)
     changed["cycle_time_ms"] = u.cycle_time_ms;
+  if (u.set_node)
+    changed["node"] = u.node;
   return changed;
 }
 
@@ -171,6 +250,25 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
           self->state.station_of_tag[tag] = station;
         found->second.tags = std::move(tags);
       },
+      // From the node registry: an edge node's fleet (null: the node went offline), and the
+      // state changes of the RTUs placed there.
+      [self](node_atom, const std::string& node, const rtus_api& fleet) {
+        if (fleet)
+          self->state.node_fleets[node] = fleet;
+        else
+          self->state.node_fleets.erase(node);
+      },
+      [self](const rtu_event& event) {
+        auto found = self->state.rtus.find(event.station);
+        if (found == self->state.rtus.end() || is_local(self, found->second.record))
+          return;
+        auto& record = found->second.record;
+        if (event.timestamp < record.state_since)
+          return;  // backfilled: the read model already has a newer state
+        record.state = event.new_state;
+        record.state_since = event.timestamp;
+        record.transition_reason = event.reason;
+      },
       // --- rtus_api ---
       [self](caf::get_atom, rtus_atom) {
         std::vector<rtu_record> out;
@@ -214,6 +312,7 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
             .then(
                 [self, promise](rtu_record& stored) mutable {
                   spawn_member(self, stored);
+                  reassigned(self, stored.node);
                   promise.deliver(stored);
                 },
                 [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
@@ -245,9 +344,18 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
                   stored.state_since = live.state_since;
                   stored.transition_reason = live.transition_reason;
                   stored.last_error = live.last_error;
+                  const auto old_node = member->second.record.node;
                   member->second.record = stored;
-                  if (member->second.handle)
+                  if (old_node != stored.node) {
+                    // Moved: its rtu_actor stops where it ran and starts where it is placed.
+                    stop_member_actor(self, member->second);
+                    forget_tags(self, member->second);
+                    spawn_member(self, stored);
+                    reassigned(self, old_node);
+                  } else if (member->second.handle) {
                     self->send(member->second.handle, caf::update_atom::value, stored);
+                  }
+                  reassigned(self, stored.node);
                   promise.deliver(stored);
                 },
                 [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
@@ -279,11 +387,10 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
                   auto member = self->state.rtus.find(station);
                   if (member != self->state.rtus.end()) {
                     forget_tags(self, member->second);
-                    if (member->second.handle) {
-                      self->unlink_from(member->second.handle);
-                      self->send_exit(member->second.handle, caf::exit_reason::user_shutdown);
-                    }
+                    stop_member_actor(self, member->second);
+                    const auto node = member->second.record.node;
                     self->state.rtus.erase(member);
+                    reassigned(self, node);
                   }
                   promise.deliver(caf::ok_atom::value);
                 },
@@ -297,9 +404,14 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         return switch_link(self, station, false, origin);
       },
       [self](health_atom, const std::string& station) {
+        if (auto remote = ask_node(self, station, health_atom::value, station))
+          return *remote;
         return ask_rtu(self, station, health_atom::value);
       },
       [self](caf::get_atom, sensors_atom, const std::string& station) {
+        if (auto remote =
+                ask_node(self, station, caf::get_atom::value, sensors_atom::value, station))
+          return *remote;
         return ask_rtu(self, station, caf::get_atom::value, sensors_atom::value);
       },
       [self](caf::get_atom, sensor_atom, const std::string& tag) {
@@ -323,10 +435,15 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
                        settings, origin);
       },
       [self](caf::get_atom, actuators_atom, const std::string& station) {
+        if (auto remote =
+                ask_node(self, station, caf::get_atom::value, actuators_atom::value, station))
+          return *remote;
         return ask_rtu(self, station, caf::get_atom::value, actuators_atom::value);
       },
       [self](command_atom, const std::string& station, const actuator_command& command,
              const request_origin& origin) {
+        if (auto remote = ask_node(self, station, command_atom::value, station, command, origin))
+          return *remote;
         return ask_rtu(self, station, command_atom::value, command, origin);
       },
       [self](caf::get_atom, diag_atom, const std::string& station, page window) {

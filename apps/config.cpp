@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -88,6 +90,50 @@ void check_db_url(const std::string& name, const std::string& url) {
         name + ": the database URL must start with postgresql://, postgres:// or sqlite://");
 }
 
+/// The node-link settings from the environment (WTC_NODE_*).
+void read_node_link(const environment& env, node_link_config& link) {
+  if (auto v = get(env, "WTC_NODE_PORT"); !v.empty())
+    link.port = static_cast<std::uint16_t>(parse_integer("WTC_NODE_PORT", v, 0, 65535));
+  link.bind_address = get(env, "WTC_NODE_BIND", link.bind_address);
+  link.cert = get(env, "WTC_NODE_CERT", link.cert);
+  link.key = get(env, "WTC_NODE_KEY", link.key);
+  link.ca = get(env, "WTC_NODE_CA", link.ca);
+  if (auto v = get(env, "WTC_NODE_INSECURE_PLAIN_TCP"); !v.empty())
+    link.insecure_plain_tcp = parse_bool("WTC_NODE_INSECURE_PLAIN_TCP", v);
+}
+
+void add_node_link_flags(CLI::App& cli, node_link_config& link, std::string& plain) {
+  cli.add_option("--node-cert", link.cert, "PEM certificate of this node (WTC_NODE_CERT)");
+  cli.add_option("--node-key", link.key, "PEM private key of this node (WTC_NODE_KEY)");
+  cli.add_option("--node-ca", link.ca,
+                 "PEM CA bundle that signs every node's certificate (WTC_NODE_CA)");
+  cli.add_flag("--node-insecure-plain-tcp{true}", plain,
+               "Nodes talk plain TCP without TLS: a lab only (WTC_NODE_INSECURE_PLAIN_TCP)");
+}
+
+bool readable(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+/// TLS needs all three files, readable; the plain-TCP flag needs none.
+void check_node_link(const node_link_config& link, bool required) {
+  if (link.insecure_plain_tcp)
+    return;
+  const bool any = !link.cert.empty() || !link.key.empty() || !link.ca.empty();
+  if (!any && !required)
+    return;
+  for (auto [name, path] : {std::pair{"--node-cert (WTC_NODE_CERT)", &link.cert},
+                            std::pair{"--node-key (WTC_NODE_KEY)", &link.key},
+                            std::pair{"--node-ca (WTC_NODE_CA)", &link.ca}}) {
+    if (path->empty())
+      throw config_error(std::string(name) +
+                         ": nodes talk TLS with a certificate on each side; give the "
+                         "certificate, its key and the CA (or --node-insecure-plain-tcp in a lab)");
+    if (!readable(*path))
+      throw config_error(std::string(name) + ": cannot read '" + *path + "'");
+  }
+}
+
 }  // namespace
 
 environment read_environment() {
@@ -157,6 +203,7 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   if (auto v = get(env, "WTC_WS_REQUIRE_AUTH"); !v.empty())
     cfg.ws_require_auth = parse_bool("WTC_WS_REQUIRE_AUTH", v);
   cfg.profile_dir = get(env, "WTC_PROFILE_DIR");
+  read_node_link(env, cfg.nodes);
   if (auto v = get(env, "WTC_DEMO_MODBUS_PORT"); !v.empty())
     cfg.demo_modbus_port =
         static_cast<std::uint16_t>(parse_integer("WTC_DEMO_MODBUS_PORT", v, 0, 65535));
@@ -191,6 +238,13 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
                  "Directory of site register-map profiles, <name>.json (WTC_PROFILE_DIR)");
   cli.add_flag("--demo", cfg.demo,
                "Run a simulated water treatment plant in process and show it: RTUs, live data");
+  long long node_port = -1;
+  cli.add_option("--node-port", node_port,
+                 "TCP port edge nodes join on, 0 for none (WTC_NODE_PORT, default 4300)");
+  cli.add_option("--node-bind", cfg.nodes.bind_address,
+                 "Address edge nodes join on (WTC_NODE_BIND, default 0.0.0.0)");
+  std::string node_plain;
+  add_node_link_flags(cli, cfg.nodes, node_plain);
   long long demo_port = -1;
   cli.add_option("--demo-modbus-port", demo_port,
                  "First Modbus TCP port of the demo's simulated RTUs (WTC_DEMO_MODBUS_PORT, "
@@ -242,6 +296,82 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
         parse_integer("--demo-modbus-port", std::to_string(demo_port), 0, 65535));
   if (cfg.db.url.empty() && cfg.db.data_dir.empty())
     throw config_error("--data-dir: must not be empty");
+  if (node_port >= 0)
+    cfg.nodes.port = static_cast<std::uint16_t>(
+        parse_integer("--node-port", std::to_string(node_port), 0, 65535));
+  if (!node_plain.empty())
+    cfg.nodes.insecure_plain_tcp = parse_bool("--node-insecure-plain-tcp", node_plain);
+  check_node_link(cfg.nodes, false);
+  return cfg;
+}
+
+edge_config load_edge_config(const environment& env, int argc, char** argv) {
+  edge_config cfg;
+  cfg.name = get(env, "WTC_NODE_NAME");
+  std::string central = get(env, "WTC_CENTRAL");
+  cfg.data_dir = get(env, "WTC_DATA_DIR", cfg.data_dir);
+  if (auto v = get(env, "WTC_EDGE_BUFFER_MAX_MB"); !v.empty())
+    cfg.buffer_max_mb =
+        static_cast<std::uint64_t>(parse_integer("WTC_EDGE_BUFFER_MAX_MB", v, 1, 1 << 20));
+  read_node_link(env, cfg.link);
+  cfg.profile_dir = get(env, "WTC_PROFILE_DIR");
+  if (auto v = get(env, "WTC_LOG_LEVEL"); !v.empty())
+    cfg.log_level = parse_level("WTC_LOG_LEVEL", v);
+  if (auto v = get(env, "WTC_LOG_STRUCTURED"); !v.empty())
+    cfg.log_structured = parse_bool("WTC_LOG_STRUCTURED", v);
+
+  CLI::App cli{"wtc-edge: a WTC edge node, polling the RTUs placed on it for the central node",
+               "wtc-edge"};
+  cli.set_version_flag("--version", "wtc-edge 0.1.0");
+  std::string log_level, log_structured, plain;
+  long long buffer_mb = -1;
+  cli.add_option("--name", cfg.name, "This node's name (WTC_NODE_NAME)");
+  cli.add_option("--central", central, "The central node, HOST:PORT (WTC_CENTRAL)");
+  cli.add_option("--data-dir", cfg.data_dir,
+                 "Local store and buffer directory (WTC_DATA_DIR, default ./wtc-edge-data)");
+  cli.add_option("--buffer-max-mb", buffer_mb,
+                 "Store-and-forward buffer bound in MiB (WTC_EDGE_BUFFER_MAX_MB, default 256)");
+  add_node_link_flags(cli, cfg.link, plain);
+  cli.add_option("--profile-dir", cfg.profile_dir,
+                 "Directory of site register-map profiles, <name>.json (WTC_PROFILE_DIR)");
+  cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
+  cli.add_option("--log-structured", log_structured,
+                 "JSON log lines: true/false (WTC_LOG_STRUCTURED)");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::CallForVersion& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::ParseError& e) {
+    throw config_error(e.what());
+  }
+  if (buffer_mb >= 0)
+    cfg.buffer_max_mb = static_cast<std::uint64_t>(
+        parse_integer("--buffer-max-mb", std::to_string(buffer_mb), 1, 1 << 20));
+  if (!log_level.empty())
+    cfg.log_level = parse_level("--log-level", log_level);
+  if (!log_structured.empty())
+    cfg.log_structured = parse_bool("--log-structured", log_structured);
+  if (!plain.empty())
+    cfg.link.insecure_plain_tcp = parse_bool("--node-insecure-plain-tcp", plain);
+  if (cfg.name.empty() || cfg.name.size() > 32 || cfg.name == "central")
+    throw config_error(
+        "--name (WTC_NODE_NAME): give this node a name of 1 to 32 characters, "
+        "other than 'central'");
+  for (char c : cfg.name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      throw config_error("--name (WTC_NODE_NAME): '" + cfg.name +
+                         "' may hold only letters, digits, '-', '_' and '.'");
+  const auto colon = central.rfind(':');
+  if (central.empty() || colon == std::string::npos || colon == 0)
+    throw config_error("--central (WTC_CENTRAL): give the central node as HOST:PORT");
+  cfg.central_host = central.substr(0, colon);
+  cfg.link.port = static_cast<std::uint16_t>(
+      parse_integer("--central (WTC_CENTRAL) port", central.substr(colon + 1), 1, 65535));
+  if (cfg.data_dir.empty())
+    throw config_error("--data-dir: must not be empty");
+  check_node_link(cfg.link, true);
   return cfg;
 }
 

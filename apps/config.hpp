@@ -17,6 +17,19 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// How nodes reach each other (docs/nodes.md): CAF's middleman over TLS with certificates on
+/// both sides, or plain TCP only when asked for by name.
+struct node_link_config {
+  std::uint16_t port = 4300;  // wtcd: where edges join; wtc-edge: the central node's port
+  std::string bind_address = "0.0.0.0";
+  std::string cert;  // PEM certificate of this node
+  std::string key;   // its PEM private key
+  std::string ca;    // PEM CA bundle every peer's certificate must be signed by
+  bool insecure_plain_tcp = false;
+  bool tls() const { return !insecure_plain_tcp; }
+  bool configured() const { return insecure_plain_tcp || !cert.empty(); }
+};
+
 /// Everything wtcd can be told, from the environment (the contract's variables and WTC_*) and
 /// from flags of the same meaning; a flag wins over its variable.
 struct wtcd_config {
@@ -44,6 +57,21 @@ struct wtcd_config {
   std::uint16_t demo_modbus_port = 5020;  // the simulated RTUs listen from here up
   /// /ws/live needs a token (WTC_WS_REQUIRE_AUTH); otherwise it is anonymous and read-only.
   bool ws_require_auth = false;
+  /// Edge nodes join here once TLS (or the plain-TCP flag) is configured.
+  node_link_config nodes;
+};
+
+/// Everything wtc-edge can be told (WTC_* variables and flags of the same meaning).
+struct edge_config {
+  std::string name;  // WTC_NODE_NAME: RTUs placed on this node name are polled here
+  std::string central_host;
+  node_link_config link;
+  std::string data_dir = "./wtc-edge-data";
+  std::uint64_t buffer_max_mb = 256;
+  std::string profile_dir;
+  int scheduler_threads = 2;
+  std::string log_level = "info";
+  bool log_structured = false;
 };
 
 using environment = std::map<std::string, std::string>;
@@ -54,6 +82,9 @@ environment read_environment();
 /// Builds the configuration from `env` and the command line. Throws config_error on a bad value;
 /// `--help` is handled by printing and exiting with status 0.
 wtcd_config load_config(const environment& env, int argc, char** argv);
+
+/// Builds wtc-edge's configuration like load_config does wtcd's.
+edge_config load_edge_config(const environment& env, int argc, char** argv);
 
 /// A PostgreSQL URL from the contract's WTC_DB_* variables and their documented defaults.
 std::string postgres_url_from(const environment& env);

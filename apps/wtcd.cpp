@@ -9,12 +9,15 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/alarm_manager.hpp"
 #include "actors/field_bus.hpp"
 #include "actors/historian.hpp"
 #include "actors/live_hub.hpp"
+#include "actors/node_registry.hpp"
 #include "actors/pid_manager.hpp"
 #include "actors/root_supervisor.hpp"
 #include "actors/rtu_manager.hpp"
@@ -22,6 +25,7 @@
 #include "actors/storage_actor.hpp"
 #include "apps/config.hpp"
 #include "apps/logging.hpp"
+#include "apps/node_link.hpp"
 #include "core/password.hpp"
 #include "core/time.hpp"
 #include "core/token.hpp"
@@ -259,6 +263,26 @@ void prepare_database(const wtc::app::wtcd_config& cfg) {
     spdlog::info("first start: created user 'admin' with the password from WTC_ADMIN_PASSWORD");
 }
 
+/// Opens the node port to `registry` (a restarted registry takes its predecessor's place). A port
+/// that cannot be opened leaves wtcd running without edge nodes, and says so.
+void publish_registry(caf::actor_system& sys, const wtc::app::node_link_config& link,
+                      const caf::actor& registry, caf::actor& published) {
+  const auto bind = link.bind_address.c_str();
+  if (published)
+    caf::anon_send(wtc::app::node_middleman(sys, link), caf::unpublish_atom::value,
+                   published.address(), link.port);
+  auto port = link.tls() ? caf::openssl::publish(registry, link.port, bind, true)
+                         : sys.middleman().publish(registry, link.port, bind, true);
+  if (!port) {
+    spdlog::critical("edge nodes: cannot listen on {}:{}: {}", link.bind_address, link.port,
+                     sys.render(port.error()));
+    return;
+  }
+  published = registry;
+  spdlog::info("edge nodes: listening on {}:{} ({})", link.bind_address, *port,
+               link.tls() ? "TLS, certificates checked on both sides" : "PLAIN TCP");
+}
+
 /// Waits until the supervisor has started its children, the database answers and the sessions
 /// are back, so that the first HTTP request already finds every subsystem up.
 bool wait_until_ready(caf::actor_system& system, const wtc::supervisor_api& supervisor) {
@@ -343,7 +367,17 @@ int main(int argc, char** argv) {
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf_cfg.set("scheduler.max-threads", cfg.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  wtc::app::configure_node_link(caf_cfg, cfg.nodes);
   auto system = std::make_unique<caf::actor_system>(caf_cfg);
+  const bool nodes_listen = cfg.nodes.configured() && cfg.nodes.port != 0;
+  if (!nodes_listen)
+    spdlog::info(
+        "edge nodes: not listening (set --node-cert, --node-key and --node-ca, or "
+        "--node-insecure-plain-tcp in a lab)");
+  else if (cfg.nodes.insecure_plain_tcp)
+    spdlog::warn(
+        "node link: PLAIN TCP, no TLS (--node-insecure-plain-tcp): anyone on the network can "
+        "read the nodes' data and impersonate a node; use it in a lab only");
 
   auto board = std::make_shared<wtc::health_board>();
   wtc::session_config session_cfg;
@@ -404,6 +438,16 @@ int main(int argc, char** argv) {
       {wtc::names::historian,
        [historian_cfg](caf::actor_system& sys) {
          return caf::actor_cast<caf::actor>(sys.spawn(wtc::historian, historian_cfg));
+       }},
+      {wtc::names::nodes,
+       [link = cfg.nodes, nodes_listen,
+        published = std::make_shared<caf::actor>()](caf::actor_system& sys) {
+         wtc::node_registry_config nodes_cfg;
+         nodes_cfg.middleman = wtc::app::node_middleman(sys, link);
+         auto registry = caf::actor_cast<caf::actor>(sys.spawn(wtc::node_registry, nodes_cfg));
+         if (nodes_listen)
+           publish_registry(sys, link, registry, *published);
+         return registry;
        }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});

@@ -11,6 +11,7 @@ void add_api_routes(router& routes, api_context& ctx) {
   add_pid_routes(routes, ctx);
   add_alarm_routes(routes, ctx);
   add_trend_routes(routes, ctx);
+  add_node_routes(routes, ctx);
 }
 
 }  // namespace wtc::gateway

@@ -51,5 +51,6 @@ void add_rtu_routes(router& routes, api_context& ctx);
 void add_pid_routes(router& routes, api_context& ctx);
 void add_alarm_routes(router& routes, api_context& ctx);
 void add_trend_routes(router& routes, api_context& ctx);
+void add_node_routes(router& routes, api_context& ctx);
 
 }  // namespace wtc::gateway

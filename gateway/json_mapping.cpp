@@ -76,6 +76,21 @@ double rounded(double value) {
 
 }  // namespace
 
+nlohmann::json to_json(const node_info& node) {
+  return {{"name", node.name},
+          {"address", nullable(node.address)},
+          {"state", to_string(node.state)},
+          {"version", nullable(node.version)},
+          {"rtus", node.rtus},
+          {"joined_at", time_json(node.joined_at)},
+          {"last_seen", time_json(node.last_seen)},
+          {"latency_ms", node.latency_ms < 0 ? nlohmann::json() : nlohmann::json(node.latency_ms)},
+          {"backlog", node.backlog},
+          {"received", node.received},
+          {"dropped", node.dropped},
+          {"reason", nullable(node.reason)}};
+}
+
 nlohmann::json to_json(const rtu_record& rtu) {
   return {{"id", rtu.id},
           {"station_name", rtu.station_name},
@@ -94,6 +109,7 @@ nlohmann::json to_json(const rtu_record& rtu) {
           {"rtu_version", nullable(rtu.rtu_version)},
           {"version_mismatch", rtu.version_mismatch},
           {"auto_connect", rtu.auto_connect},
+          {"node", rtu.node},
           {"created_at", time_json(rtu.created_at)},
           {"updated_at", time_json(rtu.updated_at)}};
 }

@@ -12,6 +12,7 @@
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/historian_types.hpp"
+#include "messages/node_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc::gateway {
@@ -56,6 +57,7 @@ nlohmann::json to_json(const trend_series& series);
 /// The contract's storage statistics (total_samples, oldest_sample, newest_sample, total_tags,
 /// database_size_mb) and the rest of historian_status.
 nlohmann::json to_json(const historian_status& status);
+nlohmann::json to_json(const node_info& node);
 /// GOOD, UNCERTAIN, BAD or NOT_CONNECTED for a historian_quality_code (BAD for anything else).
 std::string_view historian_quality_name(std::uint8_t code);
 /// A bucket width in the largest unit that divides it: 60000 is "1m", 90000 "90s".

@@ -72,8 +72,8 @@ constexpr std::int64_t min_cycle_ms = 10;
 constexpr std::int64_t max_cycle_ms = 3'600'000;
 
 const std::initializer_list<std::string_view> rtu_fields = {
-    "station_name", "ip_address", "vendor_id", "device_id",    "slot_count",
-    "port",         "unit_id",    "profile",   "cycle_time_ms"};
+    "station_name", "ip_address", "vendor_id", "device_id",     "slot_count",
+    "port",         "unit_id",    "profile",   "cycle_time_ms", "node"};
 
 rtu_record rtu_from(const json_body& body) {
   rtu_record rtu;
@@ -92,6 +92,8 @@ rtu_record rtu_from(const json_body& body) {
     rtu.profile = checked_profile(*profile);
   rtu.cycle_time_ms =
       body.optional_integer("cycle_time_ms", min_cycle_ms, max_cycle_ms).value_or(1000);
+  if (auto node = body.optional_string("node", 32))
+    rtu.node = checked_station(*node, "field 'node'");
   return rtu;
 }
 
@@ -129,13 +131,17 @@ rtu_update update_from(const json_body& body) {
     u.set_cycle_time_ms = true;
     u.cycle_time_ms = *cycle;
   }
+  if (auto node = body.optional_string("node", 32)) {
+    u.set_node = true;
+    u.node = checked_station(*node, "field 'node'");
+  }
   if (body.has("station_name"))
     throw bad_input("field 'station_name' cannot be changed: delete and create the RTU");
   if (!(u.set_ip_address || u.set_port || u.set_unit_id || u.set_profile || u.set_vendor_id ||
-        u.set_device_id || u.set_slot_count || u.set_cycle_time_ms))
+        u.set_device_id || u.set_slot_count || u.set_cycle_time_ms || u.set_node))
     throw bad_input(
         "nothing to update: give ip_address, port, unit_id, profile, vendor_id, device_id, "
-        "slot_count or cycle_time_ms");
+        "slot_count, cycle_time_ms or node");
   return u;
 }
 

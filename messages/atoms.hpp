@@ -60,5 +60,11 @@ using hist_tag_atom = caf::atom_constant<caf::atom("histtag")>;
 using hist_rollup_atom = caf::atom_constant<caf::atom("histrollup")>;
 using hist_before_atom = caf::atom_constant<caf::atom("histbefore")>;
 using trend_atom = caf::atom_constant<caf::atom("trend")>;
+using node_atom = caf::atom_constant<caf::atom("node")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using assign_atom = caf::atom_constant<caf::atom("assign")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 
 }  // namespace wtc

@@ -31,6 +31,9 @@ enum class command_kind : std::uint8_t { off, on, pwm };
 std::string_view to_string(command_kind c);
 bool parse_command_kind(std::string_view text, command_kind& out);
 
+/// The name the central node goes by in an RTU's `node` attribute.
+inline constexpr std::string_view central_node = "central";
+
 /// An rtus row: configuration (set through the API) and state (owned by the rtu_actor).
 struct rtu_record {
   std::int64_t id = 0;
@@ -43,7 +46,8 @@ struct rtu_record {
   std::string device_id;
   std::int32_t slot_count = 0;
   std::int64_t cycle_time_ms = 1000;
-  bool auto_connect = false;  // connect at start-up: set by connect, cleared by disconnect
+  bool auto_connect = false;       // connect at start-up: set by connect, cleared by disconnect
+  std::string node{central_node};  // the node whose rtu_actor polls it (docs/nodes.md)
   rtu_state state = rtu_state::offline;
   timestamp_ms state_since = 0;
   std::string transition_reason;
@@ -57,9 +61,9 @@ struct rtu_record {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtu_record& x) {
   return f(x.id, x.station_name, x.ip_address, x.port, x.unit_id, x.profile, x.vendor_id,
-           x.device_id, x.slot_count, x.cycle_time_ms, x.auto_connect, x.state, x.state_since,
-           x.transition_reason, x.last_error, x.rtu_version, x.version_mismatch, x.created_at,
-           x.updated_at);
+           x.device_id, x.slot_count, x.cycle_time_ms, x.auto_connect, x.node, x.state,
+           x.state_since, x.transition_reason, x.last_error, x.rtu_version, x.version_mismatch,
+           x.created_at, x.updated_at);
 }
 
 /// Changes to an RTU's configuration; unset fields keep their value.
@@ -80,13 +84,16 @@ struct rtu_update {
   std::int32_t slot_count = 0;
   bool set_cycle_time_ms = false;
   std::int64_t cycle_time_ms = 1000;
+  bool set_node = false;
+  std::string node;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtu_update& x) {
   return f(x.set_ip_address, x.ip_address, x.set_port, x.port, x.set_unit_id, x.unit_id,
            x.set_profile, x.profile, x.set_vendor_id, x.vendor_id, x.set_device_id, x.device_id,
-           x.set_slot_count, x.slot_count, x.set_cycle_time_ms, x.cycle_time_ms);
+           x.set_slot_count, x.slot_count, x.set_cycle_time_ms, x.cycle_time_ms, x.set_node,
+           x.node);
 }
 
 /// A state transition of an RTU, persisted on its row (state, state_since, transition_reason,

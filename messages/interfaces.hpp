@@ -17,6 +17,7 @@
 #include "messages/control_types.hpp"
 #include "messages/field_types.hpp"
 #include "messages/historian_types.hpp"
+#include "messages/node_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
@@ -45,6 +46,8 @@ constexpr caf::atom_value live_hub = caf::atom("livehub");
 constexpr caf::atom_value pid = caf::atom("pidloops");
 constexpr caf::atom_value alarms = caf::atom("alarms");
 constexpr caf::atom_value historian = caf::atom("historian");
+constexpr caf::atom_value nodes = caf::atom("nodes");
+constexpr caf::atom_value uplink = caf::atom("uplink");
 }  // namespace names
 
 /// The storage actor: owns the database connection on a thread of its own.
@@ -261,6 +264,25 @@ using historian_api = caf::typed_actor<
     // writes everything received so far (compressors flushed too); answers once it is stored
     caf::replies_to<flush_atom, historian_atom>::with<caf::ok_atom>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
+
+/// An edge node's agent (actors/edge_uplink), as the central node sees it: it takes the RTUs the
+/// central node places on its node, and answers heartbeats with its buffer's state.
+using edge_agent_api = caf::typed_actor<
+    caf::reacts_to<assign_atom, std::vector<rtu_record>>,
+    caf::replies_to<heartbeat_atom, timestamp_ms>::with<timestamp_ms, edge_status>>;
+
+/// The central node's registry of edge nodes (actors/node_registry), published to the edges
+/// through CAF's middleman. An edge joins with its agent and its RTU fleet, then forwards what
+/// its field bus carries, in sequence; the registry hands it on to the central node's field bus
+/// (live data) or the historian (backfill) and acknowledges it once handed on.
+using node_registry_api = caf::typed_actor<
+    caf::replies_to<join_atom, node_hello, edge_agent_api, rtus_api>::with<node_ack>,
+    // node name, packets in sequence -> the highest seq of them now taken
+    caf::replies_to<forward_atom, std::string, std::vector<node_packet>>::with<node_ack>,
+    caf::replies_to<caf::get_atom, nodes_atom>::with<std::vector<node_info>>,
+    caf::replies_to<caf::get_atom, node_atom, std::string>::with<node_info>,
+    // from the RTU fleet: the RTUs placed on this node changed
+    caf::reacts_to<assign_atom, std::string>, caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The handle registered under `name`, or an invalid handle while that actor is (re)starting.
 template <class Handle>

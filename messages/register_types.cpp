@@ -7,6 +7,7 @@
 #include "messages/historian_types.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/live.hpp"
+#include "messages/node_types.hpp"
 #include "messages/types.hpp"
 
 namespace wtc {
@@ -97,6 +98,19 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<sensor_reading>>("wtc::sensor_readings");
   cfg.add_message_type<live_message>("wtc::live_message");  // PID loops may run on edge nodes
   cfg.add_message_type<live_stats>("wtc::live_stats");
+  // Between an edge node and the central node
+  cfg.add_message_type<node_hello>("wtc::node_hello");
+  cfg.add_message_type<node_packet>("wtc::node_packet");
+  cfg.add_message_type<std::vector<node_packet>>("wtc::node_packets");
+  cfg.add_message_type<node_ack>("wtc::node_ack");
+  cfg.add_message_type<node_info>("wtc::node_info");
+  cfg.add_message_type<std::vector<node_info>>("wtc::node_infos");
+  cfg.add_message_type<edge_status>("wtc::edge_status");
+  cfg.add_message_type<std::vector<sample_batch>>("wtc::sample_batches");
+  cfg.add_message_type<std::vector<rtu_event>>("wtc::rtu_events");
+  cfg.add_message_type<edge_agent_api>("wtc::edge_agent_api");
+  cfg.add_message_type<rtus_api>("wtc::rtus_api");
+  cfg.add_message_type<node_registry_api>("wtc::node_registry_api");
 }
 
 }  // namespace wtc

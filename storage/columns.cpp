@@ -77,6 +77,8 @@ rtu_record apply_update(rtu_record current, const rtu_update& update, timestamp_
     current.slot_count = update.slot_count;
   if (update.set_cycle_time_ms)
     current.cycle_time_ms = update.cycle_time_ms;
+  if (update.set_node)
+    current.node = update.node;
   current.updated_at = now;
   return current;
 }
