@@ -115,17 +115,21 @@ typename Inspector::result_type inspect(Inspector& f, historian_batch& x) {
 
 /// A range of one tag: timestamps (bucket starts for rollups) in [start, end), oldest first, at
 /// most `limit` rows (1..1,000,000; storage clamps). width_ms selects the rollup width.
+/// group_ms (rollups only; a multiple of width_ms, or 0): the rows of each epoch-aligned
+/// group_ms bucket come merged into one, stamped with the first row's bucket_start, so that a
+/// year averaged per day is 365 rows from the database instead of 8,760 hour rows.
 struct historian_filter {
   std::int64_t tag_id = 0;
   timestamp_ms start = 0;
   timestamp_ms end = 0;
   std::int64_t width_ms = 0;
   std::int64_t limit = 10000;
+  std::int64_t group_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, historian_filter& x) {
-  return f(x.tag_id, x.start, x.end, x.width_ms, x.limit);
+  return f(x.tag_id, x.start, x.end, x.width_ms, x.limit, x.group_ms);
 }
 
 /// The stored samples of one tag.

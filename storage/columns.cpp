@@ -219,6 +219,15 @@ void check_historian_tag(std::string_view context, const historian_tag_record& t
   check_finite(context, "deadband", tag.deadband);
 }
 
+void check_historian_grouping(std::string_view context, const historian_filter& filter) {
+  if (filter.group_ms != 0 &&
+      (filter.group_ms < 0 || filter.width_ms <= 0 || filter.group_ms % filter.width_ms != 0))
+    throw storage_error(errc::bad_request, std::string(context) + ": a group of " +
+                                               std::to_string(filter.group_ms) +
+                                               " ms is not a multiple of the rollups' " +
+                                               std::to_string(filter.width_ms) + " ms");
+}
+
 void check_historian_batch(std::string_view context, const historian_batch& batch) {
   auto where = [&](std::string_view kind, std::size_t index) {
     return std::string(context) + ": " + std::string(kind) + " " + std::to_string(index);

@@ -389,6 +389,23 @@ constexpr statement merge_historian_staging{
     "FROM historian_staging ORDER BY tag_id, timestamp, seq DESC "
     "ON CONFLICT (tag_id, timestamp) DO UPDATE SET value = excluded.value, "
     "quality = excluded.quality"};
+// historian_row_counts (migration 0007), changed with the rows. Points copied straight in
+// are all new: their counts per tag come as two arrays. Merged points and rollup rows count the
+// keys not stored yet, before the merge.
+constexpr statement add_historian_sample_rows{
+    "add_historian_sample_rows",
+    "INSERT INTO historian_row_counts (tag_id, sample_rows) "
+    "SELECT * FROM unnest($1::integer[], $2::bigint[]) "
+    "ON CONFLICT (tag_id) DO UPDATE "
+    "SET sample_rows = historian_row_counts.sample_rows + excluded.sample_rows"};
+constexpr statement add_staged_historian_sample_rows{
+    "add_staged_historian_sample_rows",
+    "INSERT INTO historian_row_counts (tag_id, sample_rows) "
+    "SELECT tag_id, count(*) FROM (SELECT DISTINCT tag_id, timestamp FROM historian_staging) s "
+    "WHERE NOT EXISTS (SELECT FROM historian_samples h WHERE h.tag_id = s.tag_id "
+    "AND h.timestamp = s.timestamp) GROUP BY tag_id "
+    "ON CONFLICT (tag_id) DO UPDATE "
+    "SET sample_rows = historian_row_counts.sample_rows + excluded.sample_rows"};
 // The rollup rows of append_historian are copied into a staging table of their own and merged by
 // one statement: one round trip per batch instead of one per row (a batch carries the open minute
 // and hour rows of every tag that changed, 2,000 rows with 1,000 tags). seq as for the points.
@@ -401,6 +418,14 @@ constexpr const char* create_historian_rollup_staging =
     "count BIGINT NOT NULL, uncertain BIGINT NOT NULL, bad BIGINT NOT NULL, sum FLOAT NOT NULL, "
     "min FLOAT NOT NULL, max FLOAT NOT NULL, first FLOAT NOT NULL, last FLOAT NOT NULL, "
     "first_time BIGINT NOT NULL, last_time BIGINT NOT NULL) ON COMMIT DELETE ROWS";
+constexpr statement add_staged_historian_rollup_rows{
+    "add_staged_historian_rollup_rows",
+    "INSERT INTO historian_row_counts (tag_id, rollup_rows) "
+    "SELECT tag_id, count(*) FROM (SELECT DISTINCT tag_id, width_ms, bucket_start "
+    "FROM historian_rollup_staging) s WHERE NOT EXISTS (SELECT FROM historian_rollups r "
+    "WHERE r.tag_id = s.tag_id AND r.width_ms = s.width_ms AND r.bucket_start = s.bucket_start) "
+    "GROUP BY tag_id ON CONFLICT (tag_id) DO UPDATE "
+    "SET rollup_rows = historian_row_counts.rollup_rows + excluded.rollup_rows"};
 // min, max, first and last NULL for a bucket without a counted sample (count = 0).
 constexpr statement merge_historian_rollup_staging{
     "merge_historian_rollup_staging",
@@ -424,6 +449,9 @@ constexpr statement query_historian_rollups_stmt{
     " FROM historian_rollups WHERE tag_id = $1 "
     "AND width_ms = $2 AND bucket_start >= $3 AND bucket_start < $4 ORDER BY bucket_start "
     "LIMIT $5"};
+constexpr statement query_historian_rollups_grouped{
+    "query_historian_rollups_grouped",
+    WTC_HISTORIAN_GROUPED_ROLLUPS("$1", "$2", "$3", "$4", "$5", "$6::bigint")};
 constexpr statement historian_point_before_stmt{
     "historian_point_before",
     "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = $1 "
@@ -432,20 +460,32 @@ constexpr statement find_historian_rollup{"find_historian_rollup",
                                           "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
                                           " FROM historian_rollups WHERE tag_id = $1 "
                                           "AND width_ms = $2 AND bucket_start = $3"};
-// Tag by tag along the primary key.
+// Tag by tag along the primary key; the counts of the tags lose what was deleted. Returns the
+// rows deleted.
 constexpr statement purge_historian_samples{
     "purge_historian_samples",
-    "DELETE FROM historian_samples WHERE tag_id IN (SELECT id FROM historian_tags) "
-    "AND timestamp < $1"};
+    "WITH gone AS (DELETE FROM historian_samples WHERE tag_id IN (SELECT id FROM historian_tags) "
+    "AND timestamp < $1 RETURNING tag_id), per_tag AS (SELECT tag_id, count(*) AS n FROM gone "
+    "GROUP BY tag_id), counted AS (UPDATE historian_row_counts c "
+    "SET sample_rows = c.sample_rows - p.n FROM per_tag p WHERE c.tag_id = p.tag_id) "
+    "SELECT coalesce(sum(n), 0)::bigint FROM per_tag"};
 constexpr statement purge_historian_rollups{
-    "purge_historian_rollups", "DELETE FROM historian_rollups WHERE bucket_start < $1"};
+    "purge_historian_rollups",
+    "WITH gone AS (DELETE FROM historian_rollups WHERE bucket_start < $1 RETURNING tag_id), "
+    "per_tag AS (SELECT tag_id, count(*) AS n FROM gone GROUP BY tag_id), "
+    "counted AS (UPDATE historian_row_counts c SET rollup_rows = c.rollup_rows - p.n "
+    "FROM per_tag p WHERE c.tag_id = p.tag_id) SELECT coalesce(sum(n), 0)::bigint FROM per_tag"};
+// The counts kept at write time, and per tag two seeks along the primary key: no scan of the
+// samples.
 constexpr statement historian_tag_counts{
     "historian_tag_counts",
-    "SELECT tag_id, count(*), min(timestamp), max(timestamp) FROM historian_samples "
-    "GROUP BY tag_id ORDER BY tag_id"};
+    "SELECT tag_id, sample_rows, "
+    "(SELECT min(timestamp) FROM historian_samples s WHERE s.tag_id = c.tag_id), "
+    "(SELECT max(timestamp) FROM historian_samples s WHERE s.tag_id = c.tag_id) "
+    "FROM historian_row_counts c WHERE sample_rows > 0 ORDER BY tag_id"};
 constexpr statement historian_rollups_and_bytes{
     "historian_rollups_and_bytes",
-    "SELECT (SELECT count(*) FROM historian_rollups), "
+    "SELECT (SELECT coalesce(sum(rollup_rows), 0)::bigint FROM historian_row_counts), "
     "pg_total_relation_size('historian_samples') + pg_total_relation_size('historian_rollups')"};
 
 constexpr statement list_alarm_rules_stmt{
@@ -626,16 +666,30 @@ constexpr statement pid_statements[] = {
 
 // The historian's statements (migration 0005 onwards).
 constexpr statement historian_statements[] = {
-    list_historian_tags_stmt,       find_historian_tag,
-    insert_historian_tag,           update_historian_tag_stmt,
-    delete_historian_tag_stmt,      historian_tag_exists,
-    historian_tags_known,           historian_staging_exists,
-    merge_historian_staging,        historian_rollup_staging_exists,
-    merge_historian_rollup_staging, delete_historian_tag_samples,
-    query_historian_stmt,           query_historian_rollups_stmt,
-    historian_point_before_stmt,    find_historian_rollup,
-    purge_historian_samples,        purge_historian_rollups,
-    historian_tag_counts,           historian_rollups_and_bytes,
+    list_historian_tags_stmt,
+    find_historian_tag,
+    insert_historian_tag,
+    update_historian_tag_stmt,
+    delete_historian_tag_stmt,
+    historian_tag_exists,
+    historian_tags_known,
+    historian_staging_exists,
+    merge_historian_staging,
+    historian_rollup_staging_exists,
+    merge_historian_rollup_staging,
+    delete_historian_tag_samples,
+    query_historian_stmt,
+    query_historian_rollups_stmt,
+    historian_point_before_stmt,
+    query_historian_rollups_grouped,
+    add_historian_sample_rows,
+    add_staged_historian_sample_rows,
+    add_staged_historian_rollup_rows,
+    find_historian_rollup,
+    purge_historian_samples,
+    purge_historian_rollups,
+    historian_tag_counts,
+    historian_rollups_and_bytes,
 };
 
 // The alarms' statements (migration 0004 onwards).
@@ -1411,10 +1465,10 @@ rtu_record postgres_store::update_rtu(std::int64_t id, const rtu_update& update,
       throw rtu_not_found(id);
     rtu_record wanted = apply_update(rtu_from(current[0]), update, now);
     check_rtu_unique(tx, wanted, context);
-    rtu_record stored = rtu_from(exec(
-        tx, update_rtu_stmt, id, wanted.ip_address, wanted.port, wanted.unit_id, wanted.profile,
-        wanted.vendor_id, wanted.device_id, wanted.slot_count, wanted.cycle_time_ms, now,
-        wanted.node)[0]);
+    rtu_record stored =
+        rtu_from(exec(tx, update_rtu_stmt, id, wanted.ip_address, wanted.port, wanted.unit_id,
+                      wanted.profile, wanted.vendor_id, wanted.device_id, wanted.slot_count,
+                      wanted.cycle_time_ms, now, wanted.node)[0]);
     write_audit(tx, audit);
     tx.commit();
     return stored;
@@ -1982,7 +2036,29 @@ void postgres_store::append_historian(const historian_batch& batch) {
           direct.abort();
         }
       }
-      if (!copied) {
+      if (copied) {
+        // All new: their counts per tag, as two array literals. Counted in runs first (a batch
+        // comes sorted by tag: one run each), not a map lookup per point.
+        std::map<std::int64_t, std::int64_t> added;
+        std::int64_t run_tag = batch.points.front().tag_id;
+        std::int64_t run = 0;
+        for (const historian_point& point : batch.points) {
+          if (point.tag_id != run_tag) {
+            added[run_tag] += run;
+            run_tag = point.tag_id;
+            run = 0;
+          }
+          ++run;
+        }
+        added[run_tag] += run;
+        std::string ids = "{";
+        std::string counts = "{";
+        for (const auto& [tag_id, rows] : added) {
+          ids += (ids.size() > 1 ? "," : "") + std::to_string(tag_id);
+          counts += (counts.size() > 1 ? "," : "") + std::to_string(rows);
+        }
+        exec(tx, add_historian_sample_rows, ids + "}", counts + "}");
+      } else {
         if (!exec(tx, historian_staging_exists)[0][0].as<bool>())
           tx.exec0(create_historian_staging);
         {
@@ -1995,6 +2071,7 @@ void postgres_store::append_historian(const historian_batch& batch) {
                                     static_cast<int>(point.quality));
           copy.complete();
         }
+        exec(tx, add_staged_historian_sample_rows);
         exec(tx, merge_historian_staging);
       }
     }
@@ -2016,6 +2093,7 @@ void postgres_store::append_historian(const historian_batch& batch) {
                                   row.first_time, row.last_time);
         copy.complete();
       }
+      exec(tx, add_staged_historian_rollup_rows);
       exec(tx, merge_historian_rollup_staging);
     }
     tx.commit();
@@ -2037,11 +2115,17 @@ std::vector<historian_point> postgres_store::query_historian(const historian_fil
 
 std::vector<historian_rollup_row> postgres_store::query_historian_rollups(
     const historian_filter& filter) {
-  return guarded("query the historian's rollups", [&](pqxx::connection& c) {
+  constexpr std::string_view context = "query the historian's rollups";
+  check_historian_grouping(context, filter);
+  return guarded(context, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     std::vector<historian_rollup_row> rollups;
-    pqxx::result rows = exec(tx, query_historian_rollups_stmt, filter.tag_id, filter.width_ms,
-                             filter.start, filter.end, historian_limit(filter));
+    pqxx::result rows =
+        filter.group_ms != 0
+            ? exec(tx, query_historian_rollups_grouped, filter.tag_id, filter.width_ms,
+                   filter.start, filter.end, historian_limit(filter), filter.group_ms)
+            : exec(tx, query_historian_rollups_stmt, filter.tag_id, filter.width_ms, filter.start,
+                   filter.end, historian_limit(filter));
     rollups.reserve(rows.size());
     for (const pqxx::row& row : rows)
       rollups.push_back(historian_rollup_from(row));
@@ -2082,11 +2166,9 @@ std::int64_t postgres_store::purge_historian(timestamp_ms samples_before,
                                              timestamp_ms rollups_before) {
   return guarded("purge the historian", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    auto deleted = static_cast<std::int64_t>(
-        exec(tx, purge_historian_samples, samples_before).affected_rows());
+    auto deleted = exec(tx, purge_historian_samples, samples_before)[0][0].as<std::int64_t>();
     if (rollups_before != 0)
-      deleted += static_cast<std::int64_t>(
-          exec(tx, purge_historian_rollups, rollups_before).affected_rows());
+      deleted += exec(tx, purge_historian_rollups, rollups_before)[0][0].as<std::int64_t>();
     tx.commit();
     return deleted;
   });

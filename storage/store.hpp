@@ -234,7 +234,10 @@ class store {
   /// historian_limit(filter) of them (the oldest ones). width_ms is ignored.
   virtual std::vector<historian_point> query_historian(const historian_filter& filter) = 0;
   /// The rollup rows of filter.tag_id and filter.width_ms with start <= bucket_start < end, oldest
-  /// first, at most historian_limit(filter).
+  /// first, at most historian_limit(filter). With filter.group_ms, the rows of each group_ms
+  /// bucket merged by the database into one (as core::rollup::merge does: counts and sums added,
+  /// min of mins, max of maxes, first and last by their times), stamped with the bucket_start
+  /// of its first row; a bad_request unless group_ms is a multiple of width_ms.
   virtual std::vector<historian_rollup_row> query_historian_rollups(
       const historian_filter& filter) = 0;
   /// The newest point of the tag with timestamp < before and timestamp >= before - max_age_ms

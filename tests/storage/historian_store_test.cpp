@@ -339,6 +339,65 @@ TEST_P(historian_store_test, rollup_rows_are_inserted_replaced_and_read_by_range
   EXPECT_EQ(rows("historian_rollups"), 5);
 }
 
+TEST_P(historian_store_test, grouped_rollups_are_merged_per_group_by_the_database) {
+  std::int64_t a = create(make_tag("A")).id;
+  constexpr std::int64_t minute = 60000;
+  constexpr std::int64_t group = 3 * minute;
+  const timestamp_ms g0 = t0 - t0 % group;  // a group's start
+  // Group 1: two counted rows around one of BAD samples only; its first value comes from the
+  // second row (earlier first_time), its last from the third. Group 2: BAD samples only.
+  historian_rollup_row early = rollup(a, g0 + minute, 2, 4.0);
+  early.first_time = g0 + minute + 1;
+  early.first = -8.0;
+  early.min = -8.0;
+  historian_rollup_row empty = rollup(a, g0, 0, 0.0);
+  empty.min = std::numeric_limits<double>::infinity();
+  empty.max = -std::numeric_limits<double>::infinity();
+  historian_rollup_row late = rollup(a, g0 + 2 * minute, 3, 6.0);
+  late.last = 11.0;
+  late.max = 11.0;
+  late.last_time = g0 + 2 * minute + 59999;
+  historian_rollup_row bad_only = rollup(a, g0 + group, 0, 0.0);
+  bad_only.min = std::numeric_limits<double>::infinity();
+  bad_only.max = -std::numeric_limits<double>::infinity();
+  append({}, {empty, early, late, bad_only});
+
+  historian_filter filter;
+  filter.tag_id = a;
+  filter.width_ms = minute;
+  filter.start = g0;
+  filter.end = g0 + 2 * group;
+  filter.group_ms = group;
+  std::vector<historian_rollup_row> got = store_->query_historian_rollups(filter);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].bucket_start, g0);
+  EXPECT_EQ(got[0].count, 5);
+  EXPECT_EQ(got[0].uncertain, 2);
+  EXPECT_EQ(got[0].bad, 6);
+  EXPECT_EQ(got[0].sum, 10.0);
+  EXPECT_EQ(got[0].min, -8.0);
+  EXPECT_EQ(got[0].max, 11.0);
+  EXPECT_EQ(got[0].first, -8.0);
+  EXPECT_EQ(got[0].first_time, g0 + minute + 1);
+  EXPECT_EQ(got[0].last, 11.0);
+  EXPECT_EQ(got[0].last_time, g0 + 2 * minute + 59999);
+  EXPECT_EQ(got[1].bucket_start, g0 + group);
+  EXPECT_EQ(got[1].count, 0);
+  EXPECT_EQ(got[1].bad, 2);
+  EXPECT_EQ(got[1].min, std::numeric_limits<double>::infinity());
+
+  // The window cuts the first group: its row is stamped with the first row inside.
+  filter.start = g0 + minute;
+  got = store_->query_historian_rollups(filter);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].bucket_start, g0 + minute);
+  EXPECT_EQ(got[0].count, 5);
+  filter.limit = 1;
+  EXPECT_EQ(store_->query_historian_rollups(filter).size(), 1U);
+  filter.group_ms = minute + 1;
+  EXPECT_EQ(failure_of([&] { store_->query_historian_rollups(filter); }), "bad_request");
+}
+
 TEST_P(historian_store_test, the_point_before_a_window_is_found_within_the_max_age) {
   std::int64_t a = create(make_tag("A")).id;
   std::int64_t b = create(make_tag("B", "rtu-b")).id;
@@ -396,6 +455,28 @@ TEST_P(historian_store_test, statistics_count_rows_per_tag_and_in_all) {
   EXPECT_EQ(stats.per_tag[1].tag_id, b);
   EXPECT_EQ(stats.per_tag[1].rows, 3);
   EXPECT_GT(stats.bytes, 0);
+
+  // The counts are kept as rows change, not counted by a scan: a point written again replaces
+  // one (a repeat within a batch too, PostgreSQL's merge), a purge and a tag's deletion take
+  // theirs away.
+  append({point(a, t0, 9.0), point(a, t0 + 2000, 3.0), point(a, t0 + 2000, 3.5)});
+  append({point(b, t0 + 7000, 6.0)}, {rollup(a, t0, 3, 4.0), rollup(b, t0, 1, 6.0)});
+  stats = store_->historian_statistics();
+  EXPECT_EQ(stats.rollup_rows, 2);
+  EXPECT_EQ(stats.per_tag[0].rows, 3);
+  EXPECT_EQ(stats.per_tag[1].rows, 4);
+  EXPECT_EQ(store_->purge_historian(t0 + 1000, 0), 2);
+  stats = store_->historian_statistics();
+  EXPECT_EQ(stats.sample_rows, 5);
+  EXPECT_EQ(stats.per_tag[0].rows, 2);
+  EXPECT_EQ(stats.per_tag[0].oldest, t0 + 1000);
+  EXPECT_EQ(stats.per_tag[1].rows, 3);
+  store_->delete_historian_tag(a, make_audit("historian_tag_delete"));
+  stats = store_->historian_statistics();
+  EXPECT_EQ(stats.sample_rows, 3);
+  EXPECT_EQ(stats.rollup_rows, 1);
+  ASSERT_EQ(stats.per_tag.size(), 1U);
+  EXPECT_EQ(stats.per_tag[0].tag_id, b);
 }
 
 TEST_P(historian_store_test, a_bad_batch_writes_nothing) {

@@ -79,6 +79,8 @@ const std::map<std::string, std::vector<std::string>> expected_tables = {
     {"historian_rollups",
      {"tag_id", "width_ms", "bucket_start", "count", "uncertain", "bad", "sum", "min", "max",
       "first", "last", "first_time", "last_time"}},
+    // migration 0007
+    {"historian_row_counts", {"tag_id", "sample_rows", "rollup_rows"}},
     {"slot_configs", {"id",          "rtu_station",      "slot",
                       "subslot",     "slot_type",        "name",
                       "unit",        "measurement_type", "actuator_type",
