@@ -290,8 +290,9 @@ struct ingest_options {
   int seconds = 20;                 // measured
   int warmup = 5;                   // fed before measuring
   int sample_ms = 100;              // how often the historian's counters are read
-  std::int64_t backlog = 300'000;   // --rate 0: feeding pauses beyond this many points fed
-                                    // and not yet written
+  std::int64_t backlog = 1'000'000;  // --rate 0: feeding pauses beyond this many points fed
+                                     // and not yet written: five of the historian's batches, so
+                                     // that the next one is full when storage is done with one
   std::int64_t safety = 4'000'000;  // at a target rate: the same, so that a historian that
                                     // cannot keep up does not take all memory
   int threads = 2;
@@ -648,10 +649,11 @@ int run_ingest(const database& db, ingest_options o) {
         static_cast<double>(max_round_trip) / 1000.0, polls.size(), failed_polls);
     std::printf(
         "after the feeder stopped: every point written %s (the historian writes every 500 ms, or "
-        "at 50,000 points); totals: fed %s, received %s, rejected %s, written %s, dropped %s, "
+        "at %s points); totals: fed %s, received %s, rejected %s, written %s, dropped %s, "
         "write failures %s\n",
         drain_ms >= 0 ? ("in " + std::to_string(std::lround(drain_ms)) + " ms").c_str()
                       : "NOT within 60 s",
+        with_commas(static_cast<double>(hc.batch_points)).c_str(),
         with_commas(static_cast<double>(fed.samples.load())).c_str(),
         with_commas(static_cast<double>(last.status.samples_received)).c_str(),
         with_commas(static_cast<double>(last.status.samples_rejected)).c_str(),
