@@ -72,25 +72,6 @@ void check_alarm_state(std::string_view context, const alarm_state_batch& batch)
 /// A history query's limit clamped to 1..10000.
 std::int64_t history_limit(const alarm_history_filter& filter);
 
-/// The rollup rows of one tag and width in [start, end), merged per group bucket (the SQL of
-/// query_historian_rollups with a group_ms; SQLite and PostgreSQL take it alike): the row that
-/// gives a group its first (last) value is the counted row (count > 0) of the earliest
-/// first_time (latest last_time), found by a window over the group. Parameters: tag, width,
-/// start, end, limit, group_ms. g is the group's epoch-aligned start, floored before 1970 too.
-#define WTC_HISTORIAN_GROUPED_ROLLUPS(tag, width, start, end, limit, group)                     \
-  "SELECT tag_id, width_ms, min(bucket_start), sum(count), "                                    \
-  "sum(CASE WHEN count > 0 THEN uncertain ELSE 0 END), sum(bad), "                              \
-  "sum(CASE WHEN count > 0 THEN sum ELSE 0 END), "                                              \
-  "min(min), max(max), max(CASE WHEN by_first = 1 THEN first END), "                            \
-  "max(CASE WHEN by_last = 1 THEN last END), max(CASE WHEN by_first = 1 THEN first_time END), " \
-  "max(CASE WHEN by_last = 1 THEN last_time END) FROM (SELECT r.*, row_number() OVER "          \
-  "(PARTITION BY g ORDER BY count = 0, first_time) AS by_first, row_number() OVER (PARTITION "  \
-  "BY g ORDER BY count = 0, last_time DESC) AS by_last FROM (SELECT *, bucket_start - "         \
-  "((bucket_start % " group " + " group ") % " group                                            \
-  ") AS g FROM historian_rollups WHERE "                                                        \
-  "tag_id = " tag " AND width_ms = " width " AND bucket_start >= " start                        \
-  " AND bucket_start < " end ") r) ranked GROUP BY tag_id, width_ms, g ORDER BY g LIMIT " limit
-
 /// A bad_request unless filter.group_ms is 0 or a positive multiple of filter.width_ms.
 void check_historian_grouping(std::string_view context, const historian_filter& filter);
 

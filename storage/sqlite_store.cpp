@@ -449,8 +449,12 @@ constexpr std::string_view sql_query_historian_rollups =
     " FROM historian_rollups WHERE tag_id = ?1 "
     "AND width_ms = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 ORDER BY bucket_start "
     "LIMIT ?5";
-constexpr std::string_view sql_query_historian_rollups_grouped =
-    WTC_HISTORIAN_GROUPED_ROLLUPS("?1", "?2", "?3", "?4", "?5", "?6");
+// For a query with a group_ms: every row of the range, merged as they come (no LIMIT: the limit
+// counts merged rows).
+constexpr std::string_view sql_query_historian_rollups_all =
+    "SELECT " WTC_HISTORIAN_ROLLUP_COLUMNS
+    " FROM historian_rollups WHERE tag_id = ?1 "
+    "AND width_ms = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 ORDER BY bucket_start";
 constexpr std::string_view sql_historian_point_before =
     "SELECT tag_id, timestamp, value, quality FROM historian_samples WHERE tag_id = ?1 "
     "AND timestamp < ?2 AND timestamp >= ?3 ORDER BY timestamp DESC LIMIT 1";
@@ -2212,23 +2216,73 @@ std::vector<historian_point> sqlite_store::query_historian(const historian_filte
   return points;
 }
 
+namespace {
+
+// core::rollup::merge on the stored form (storage does not depend on core): `later` counted as
+// having come after `into`.
+void merge_rollup_row(historian_rollup_row& into, const historian_rollup_row& later) {
+  into.bad += later.bad;
+  if (later.count == 0)
+    return;
+  if (into.count == 0 || later.first_time < into.first_time) {
+    into.first = later.first;
+    into.first_time = later.first_time;
+  }
+  if (into.count == 0 || later.last_time >= into.last_time) {
+    into.last = later.last;
+    into.last_time = later.last_time;
+  }
+  into.count += later.count;
+  into.uncertain += later.uncertain;
+  into.sum += later.sum;
+  into.min = std::min(into.min, later.min);
+  into.max = std::max(into.max, later.max);
+}
+
+}  // namespace
+
 std::vector<historian_rollup_row> sqlite_store::query_historian_rollups(
     const historian_filter& filter) {
   constexpr std::string_view context = "query the historian's rollups";
   check_historian_grouping(context, filter);
-  query q(*this,
-          filter.group_ms != 0 ? sql_query_historian_rollups_grouped : sql_query_historian_rollups,
-          context);
-  q.int64(filter.tag_id)
-      .int64(filter.width_ms)
-      .int64(filter.start)
-      .int64(filter.end)
-      .int64(historian_limit(filter));
-  if (filter.group_ms != 0)
-    q.int64(filter.group_ms);
   std::vector<historian_rollup_row> rows;
-  while (q.step())
-    rows.push_back(q.get_historian_rollup());
+  if (filter.group_ms == 0) {
+    query q(*this, sql_query_historian_rollups, context);
+    q.int64(filter.tag_id)
+        .int64(filter.width_ms)
+        .int64(filter.start)
+        .int64(filter.end)
+        .int64(historian_limit(filter));
+    while (q.step())
+      rows.push_back(q.get_historian_rollup());
+    return rows;
+  }
+  // SQLite merges in the program: its rows cost no transfer or parsing, and the same merge in
+  // SQL (a window to pick first and last, then a GROUP BY) took ten times longer than reading
+  // them (a year at 1 h: 70 ms against 7).
+  query q(*this, sql_query_historian_rollups_all, context);
+  q.int64(filter.tag_id).int64(filter.width_ms).int64(filter.start).int64(filter.end);
+  const std::int64_t limit = historian_limit(filter);
+  timestamp_ms group = 0;
+  while (q.step()) {
+    const historian_rollup_row row = q.get_historian_rollup();
+    const timestamp_ms g =
+        row.bucket_start -
+        ((row.bucket_start % filter.group_ms) + filter.group_ms) % filter.group_ms;
+    if (rows.empty() || g != group) {
+      if (static_cast<std::int64_t>(rows.size()) == limit)
+        break;
+      group = g;
+      historian_rollup_row first;  // empty: merged into, as core::rollup::merge starts
+      first.tag_id = row.tag_id;
+      first.width_ms = row.width_ms;
+      first.bucket_start = row.bucket_start;
+      first.min = std::numeric_limits<double>::infinity();
+      first.max = -std::numeric_limits<double>::infinity();
+      rows.push_back(first);
+    }
+    merge_rollup_row(rows.back(), row);
+  }
   return rows;
 }
 

@@ -233,7 +233,11 @@ TEST_P(HistorianTest, AggregatesEqualABruteForceComputationAtEdgesAndAcrossGaps)
         window{base + 59 * core::minute_ms + 30'000, base + 2 * core::hour_ms + 1,
                5 * core::minute_ms},
         window{base + 29 * core::minute_ms, base + 47 * core::minute_ms, 10'000},
-        window{base + 12 * core::minute_ms, base + 21 * core::minute_ms, 2 * core::hour_ms}}) {
+        window{base + 12 * core::minute_ms, base + 21 * core::minute_ms, 2 * core::hour_ms},
+        // hour rollups that the database merges into the query's longer buckets, whole and
+        // with raw edges
+        window{base - core::hour_ms, base + 3 * core::hour_ms, 2 * core::hour_ms},
+        window{base + 17'300, base + 3 * core::hour_ms, 3 * core::hour_ms}}) {
     for (const std::string agg : {"avg", "min", "max", "first", "last", "count"}) {
       core::series_query q{w.start, w.end, w.interval, core::aggregation::none};
       ASSERT_TRUE(core::parse_aggregation(agg, q.agg));
