@@ -240,75 +240,127 @@ rtu_update update_to(const rtu_record& wanted) {
   return u;
 }
 
+/// Counts the requests of one placement; the last to finish starts the placement that came
+/// meanwhile, so that placements never overlap (a second one must see what the first created).
+class placement_round {
+ public:
+  explicit placement_round(self_ptr self) : self_(self) {}
+  placement_round(const placement_round&) = delete;
+  placement_round& operator=(const placement_round&) = delete;
+  ~placement_round();
+
+ private:
+  self_ptr self_;
+};
+
+void place_rtus(self_ptr self, std::vector<rtu_record> assigned);
+
+placement_round::~placement_round() {
+  auto& st = self_->state;
+  st.placing = false;
+  if (st.next_placement) {
+    auto next = std::move(*st.next_placement);
+    st.next_placement.reset();
+    place_rtus(self_, std::move(next));
+  }
+}
+
+/// The argument type of a one-argument function object (CAF deduces a response handler's
+/// type from its signature, so the wrapper below must spell it out).
+template <class F>
+struct argument_of;
+template <class C, class R, class A>
+struct argument_of<R (C::*)(A) const> {
+  using type = A;
+};
+template <class C, class R, class A>
+struct argument_of<R (C::*)(A)> {
+  using type = A;
+};
+
+/// A request of a placement round: `then` runs on its answer; the round ends when the last
+/// request of it is answered (or fails, which is logged).
+template <class Handle, class OnValue, class... Ts>
+void placement_request(self_ptr self, const std::shared_ptr<placement_round>& round,
+                       const Handle& fleet, const std::string& what, OnValue then, Ts&&... xs) {
+  using answer = typename argument_of<decltype(&OnValue::operator())>::type;
+  self->request(fleet, fleet_timeout, std::forward<Ts>(xs)...)
+      .then([round, then](answer value) mutable { then(value); },
+            [round, what](caf::error& err) {
+              spdlog::error("uplink: {}: {}", what, to_string(err));
+            });
+}
+
 /// Makes the node's own RTU fleet (and so its store, which outlives a link loss and a restart)
-/// hold exactly the RTUs the central node placed on it.
+/// hold exactly the RTUs the central node placed on it, connected as the central node says.
 void place_rtus(self_ptr self, std::vector<rtu_record> assigned) {
+  auto& st = self->state;
+  if (st.placing) {
+    st.next_placement = std::move(assigned);
+    return;
+  }
   auto fleet = lookup<rtus_api>(self->system(), names::rtus);
   if (!fleet)
     return;
-  self->request(fleet, fleet_timeout, caf::get_atom::value, rtus_atom::value)
-      .then(
-          [self, fleet, assigned = std::move(assigned)](const std::vector<rtu_record>& local) {
-            const auto origin = central_origin();
-            auto report = [](const std::string& what) {
-              return [what](caf::error& err) {
-                spdlog::error("uplink: {}: {}", what, to_string(err));
-              };
-            };
-            for (const auto& wanted : assigned) {
-              const rtu_record* have = nullptr;
-              for (const auto& rtu : local)
-                if (rtu.station_name == wanted.station_name)
-                  have = &rtu;
-              if (!have) {
-                self->request(fleet, fleet_timeout, create_atom::value, wanted, origin)
-                    .then(
-                        [self, fleet, wanted, origin](const rtu_record&) {
-                          spdlog::info("uplink: RTU '{}' placed on this node", wanted.station_name);
-                          if (wanted.auto_connect)
-                            self->request(fleet, fleet_timeout, caf::connect_atom::value,
-                                          wanted.station_name, origin)
-                                .then([](const rtu_record&) {}, [](caf::error&) {});
-                        },
-                        report("cannot place RTU '" + wanted.station_name + "'"));
-              } else if (!same_configuration(*have, wanted)) {
-                self->request(fleet, fleet_timeout, caf::update_atom::value, wanted.station_name,
-                              update_to(wanted), origin)
-                    .then([](const rtu_record&) {},
-                          report("cannot update RTU '" + wanted.station_name + "'"));
-              } else if (wanted.auto_connect && !have->auto_connect) {
-                self->request(fleet, fleet_timeout, caf::connect_atom::value, wanted.station_name,
-                              origin)
-                    .then([](const rtu_record&) {}, [](caf::error&) {});
-              }
-            }
-            for (const auto& rtu : local) {
-              bool kept = false;
-              for (const auto& wanted : assigned)
-                kept = kept || wanted.station_name == rtu.station_name;
-              if (kept)
-                continue;
-              const auto station = rtu.station_name;
-              self->request(fleet, fleet_timeout, disconnect_atom::value, station, origin)
-                  .then(
-                      [self, fleet, station, origin](const rtu_record&) {
-                        self->request(fleet, fleet_timeout, caf::delete_atom::value, station,
-                                      origin)
-                            .then(
-                                [station](caf::ok_atom) {
-                                  spdlog::info("uplink: RTU '{}' moved off this node", station);
-                                },
-                                [station](caf::error& err) {
-                                  spdlog::error("uplink: cannot remove RTU '{}': {}", station,
-                                                to_string(err));
-                                });
-                      },
-                      report("cannot disconnect RTU '" + station + "'"));
-            }
-          },
-          [](caf::error& err) {
-            spdlog::error("uplink: cannot read this node's RTUs: {}", to_string(err));
-          });
+  st.placing = true;
+  auto round = std::make_shared<placement_round>(self);
+  auto ignore = [](const rtu_record&) {};
+  placement_request(
+      self, round, fleet, "cannot read this node's RTUs",
+      [self, round, fleet, ignore,
+       assigned = std::move(assigned)](const std::vector<rtu_record>& local) {
+        const auto origin = central_origin();
+        auto connect = [self, round, fleet, origin, ignore](const std::string& station) {
+          placement_request(self, round, fleet, "cannot connect RTU '" + station + "'", ignore,
+                            caf::connect_atom::value, station, origin);
+        };
+        for (const auto& wanted : assigned) {
+          const rtu_record* have = nullptr;
+          for (const auto& rtu : local)
+            if (rtu.station_name == wanted.station_name)
+              have = &rtu;
+          const auto& station = wanted.station_name;
+          if (!have) {
+            placement_request(
+                self, round, fleet, "cannot place RTU '" + station + "'",
+                [station, connect, on = wanted.auto_connect](const rtu_record&) {
+                  spdlog::info("uplink: RTU '{}' placed on this node", station);
+                  if (on)
+                    connect(station);
+                },
+                create_atom::value, wanted, origin);
+            continue;
+          }
+          if (!same_configuration(*have, wanted))
+            placement_request(self, round, fleet, "cannot update RTU '" + station + "'", ignore,
+                              caf::update_atom::value, station, update_to(wanted), origin);
+          if (wanted.auto_connect && !have->auto_connect)
+            connect(station);
+          else if (!wanted.auto_connect && have->auto_connect)
+            placement_request(self, round, fleet, "cannot disconnect RTU '" + station + "'", ignore,
+                              disconnect_atom::value, station, origin);
+        }
+        for (const auto& rtu : local) {
+          bool kept = false;
+          for (const auto& wanted : assigned)
+            kept = kept || wanted.station_name == rtu.station_name;
+          if (kept)
+            continue;
+          const auto station = rtu.station_name;
+          placement_request(
+              self, round, fleet, "cannot disconnect RTU '" + station + "'",
+              [self, round, fleet, origin, station](const rtu_record&) {
+                placement_request(
+                    self, round, fleet, "cannot remove RTU '" + station + "'",
+                    [station](caf::ok_atom) {
+                      spdlog::info("uplink: RTU '{}' moved off this node", station);
+                    },
+                    caf::delete_atom::value, station, origin);
+              },
+              disconnect_atom::value, station, origin);
+        }
+      },
+      caf::get_atom::value, rtus_atom::value);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <caf/io/middleman_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -65,7 +67,8 @@ struct edge_uplink_state {
   std::size_t in_flight = 0;
   core::reconnect_backoff backoff;
   std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t serialize_failures = 0;
+  bool placing = false;                                   // a placement of RTUs is under way
+  std::optional<std::vector<rtu_record>> next_placement;  // the latest that came meanwhile
 };
 
 /// An edge node's link to the central node (docs/nodes.md). Everything the node's field bus

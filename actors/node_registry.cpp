@@ -296,6 +296,8 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
         std::uint64_t highest = 0;
         for (auto& packet : packets) {
           highest = std::max(highest, packet.seq);
+          for (const auto& batch : packet.samples)
+            e.info.samples += batch.samples.size();
           if (packet.live)
             take_live(self, e, packet);
           else

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include <spdlog/spdlog.h>
+#include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/audit.hpp"
@@ -130,29 +131,46 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
     self->request(
             storage, storage_timeout, caf::connect_atom::value, rtu.id, connect,
             audit_of(origin, connect ? "rtu_connect" : "rtu_disconnect", "rtu", rtu.station_name))
-        .then([promise, rtu](caf::ok_atom) mutable { promise.deliver(rtu); }, on_error);
+        .then(
+            [self, promise, rtu, connect](caf::ok_atom) mutable {
+              if (auto member = self->state.rtus.find(rtu.station_name);
+                  member != self->state.rtus.end())
+                member->second.record.auto_connect = connect;
+              rtu.auto_connect = connect;
+              promise.deliver(rtu);
+            },
+            on_error);
   };
   if (!is_local(self, found->second.record)) {
-    // The edge's fleet switches its rtu_actor and keeps the choice for its own restarts.
-    const auto& node = found->second.record.node;
-    auto fleet = self->state.node_fleets.find(node);
-    if (fleet == self->state.node_fleets.end()) {
+    // The choice is stored here, where the configuration lives, and carried out by the node
+    // with the rest of its placement (the node connects or disconnects its rtu_actor, also when
+    // it has only just been told of the RTU). The answer is the row as known now; the state
+    // changes arrive as the node forwards them.
+    const auto node = found->second.record.node;
+    if (self->state.node_fleets.count(node) == 0) {
       promise.deliver(node_unreachable(station, node));
       return promise;
     }
-    auto remote_store = [store, record = found->second.record](rtu_record& remote) mutable {
-      record.state = remote.state;
-      record.state_since = remote.state_since;
-      record.transition_reason = remote.transition_reason;
-      record.last_error = remote.last_error;
-      store(record);
-    };
-    if (connect)
-      self->request(fleet->second, caf::infinite, caf::connect_atom::value, station, origin)
-          .then(remote_store, on_error);
-    else
-      self->request(fleet->second, caf::infinite, disconnect_atom::value, station, origin)
-          .then(remote_store, on_error);
+    auto storage = storage_of(self);
+    if (!storage) {
+      promise.deliver(storage_restarting());
+      return promise;
+    }
+    self->request(storage, storage_timeout, caf::connect_atom::value, found->second.record.id,
+                  connect,
+                  audit_of(origin, connect ? "rtu_connect" : "rtu_disconnect", "rtu", station))
+        .then(
+            [self, promise, station, node, connect](caf::ok_atom) mutable {
+              auto member = self->state.rtus.find(station);
+              if (member == self->state.rtus.end()) {
+                promise.deliver(no_such_rtu(station));
+                return;
+              }
+              member->second.record.auto_connect = connect;
+              reassigned(self, node);
+              promise.deliver(member->second.record);
+            },
+            on_error);
     return promise;
   }
   if (!found->second.handle) {
@@ -165,6 +183,47 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
   else
     self->request(found->second.handle, caf::infinite, disconnect_atom::value, origin)
         .then(store, on_error);
+  return promise;
+}
+
+/// A command to an RTU on an edge node: carried out there (and audited in the edge's store), and
+/// audited here too, where the operators' audit log is read.
+caf::response_promise command_on_node(self_ptr self, const rtu_record& rtu,
+                                      const actuator_command& command,
+                                      const request_origin& origin) {
+  auto promise = self->make_response_promise();
+  auto fleet = self->state.node_fleets.find(rtu.node);
+  if (fleet == self->state.node_fleets.end()) {
+    promise.deliver(node_unreachable(rtu.station_name, rtu.node));
+    return promise;
+  }
+  nlohmann::json details{{"station", rtu.station_name},
+                         {"node", rtu.node},
+                         {"slot", command.slot},
+                         {"command", to_string(command.command)},
+                         {"pwm_duty", command.pwm_duty}};
+  const auto resource = rtu.station_name + "/" + std::to_string(command.slot);
+  auto audit = [self, origin, resource, details](const char* action, nlohmann::json more) {
+    if (origin.control_loop)
+      return;
+    more.update(details);
+    // No answer wanted: the command's outcome does not wait for its audit row.
+    if (auto storage = storage_of(self))
+      caf::anon_send(storage, audit_atom::value,
+                     audit_of(origin, action, "actuator", resource, more.dump()));
+  };
+  self->request(fleet->second, caf::infinite, command_atom::value, rtu.station_name, command,
+                origin)
+      .then(
+          [promise, audit](actuator_state& state) mutable {
+            audit("actuator_command", nlohmann::json::object());
+            promise.deliver(std::move(state));
+          },
+          [promise, audit](caf::error& err) mutable {
+            if (view(err).code == errc::forbidden)
+              audit("actuator_command_refused", {{"refused", view(err).detail}});
+            promise.deliver(std::move(err));
+          });
   return promise;
 }
 
@@ -442,9 +501,10 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
       },
       [self](command_atom, const std::string& station, const actuator_command& command,
              const request_origin& origin) {
-        if (auto remote = ask_node(self, station, command_atom::value, station, command, origin))
-          return *remote;
-        return ask_rtu(self, station, command_atom::value, command, origin);
+        auto found = self->state.rtus.find(station);
+        if (found == self->state.rtus.end() || is_local(self, found->second.record))
+          return ask_rtu(self, station, command_atom::value, command, origin);
+        return command_on_node(self, found->second.record, command, origin);
       },
       [self](caf::get_atom, diag_atom, const std::string& station, page window) {
         auto promise = self->make_response_promise();

@@ -90,6 +90,19 @@ void check_db_url(const std::string& name, const std::string& url) {
         name + ": the database URL must start with postgresql://, postgres:// or sqlite://");
 }
 
+/// Parses the flags; --help and --version print and exit, a bad flag is a config_error.
+void parse_flags(CLI::App& cli, int argc, char** argv) {
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::CallForVersion& e) {
+    std::exit(cli.exit(e));
+  } catch (const CLI::ParseError& e) {
+    throw config_error(e.what());
+  }
+}
+
 /// The node-link settings from the environment (WTC_NODE_*).
 void read_node_link(const environment& env, node_link_config& link) {
   if (auto v = get(env, "WTC_NODE_PORT"); !v.empty())
@@ -122,16 +135,18 @@ void check_node_link(const node_link_config& link, bool required) {
   const bool any = !link.cert.empty() || !link.key.empty() || !link.ca.empty();
   if (!any && !required)
     return;
-  for (auto [name, path] : {std::pair{"--node-cert (WTC_NODE_CERT)", &link.cert},
-                            std::pair{"--node-key (WTC_NODE_KEY)", &link.key},
-                            std::pair{"--node-ca (WTC_NODE_CA)", &link.ca}}) {
+  const std::pair<const char*, const std::string*> files[] = {
+      {"--node-cert (WTC_NODE_CERT)", &link.cert},
+      {"--node-key (WTC_NODE_KEY)", &link.key},
+      {"--node-ca (WTC_NODE_CA)", &link.ca}};
+  for (const auto& [name, path] : files)
     if (path->empty())
       throw config_error(std::string(name) +
                          ": nodes talk TLS with a certificate on each side; give the "
                          "certificate, its key and the CA (or --node-insecure-plain-tcp in a lab)");
+  for (const auto& [name, path] : files)
     if (!readable(*path))
       throw config_error(std::string(name) + ": cannot read '" + *path + "'");
-  }
 }
 
 }  // namespace
@@ -249,15 +264,7 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
   cli.add_option("--demo-modbus-port", demo_port,
                  "First Modbus TCP port of the demo's simulated RTUs (WTC_DEMO_MODBUS_PORT, "
                  "default 5020)");
-  try {
-    cli.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::exit(cli.exit(e));
-  } catch (const CLI::CallForVersion& e) {
-    std::exit(cli.exit(e));
-  } catch (const CLI::ParseError& e) {
-    throw config_error(e.what());
-  }
+  parse_flags(cli, argc, argv);
   if (!db_url.empty()) {
     check_db_url("--db", db_url);
     cfg.db.url = db_url;
@@ -337,15 +344,7 @@ edge_config load_edge_config(const environment& env, int argc, char** argv) {
   cli.add_option("--log-level", log_level, "TRACE, DEBUG, INFO, WARNING, ERROR (WTC_LOG_LEVEL)");
   cli.add_option("--log-structured", log_structured,
                  "JSON log lines: true/false (WTC_LOG_STRUCTURED)");
-  try {
-    cli.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::exit(cli.exit(e));
-  } catch (const CLI::CallForVersion& e) {
-    std::exit(cli.exit(e));
-  } catch (const CLI::ParseError& e) {
-    throw config_error(e.what());
-  }
+  parse_flags(cli, argc, argv);
   if (buffer_mb >= 0)
     cfg.buffer_max_mb = static_cast<std::uint64_t>(
         parse_integer("--buffer-max-mb", std::to_string(buffer_mb), 1, 1 << 20));

@@ -99,7 +99,6 @@ int main(int argc, char** argv) {
   uplink_cfg.version = version;
   uplink_cfg.central_host = cfg.central_host;
   uplink_cfg.central_port = cfg.link.port;
-  uplink_cfg.middleman = wtc::app::node_middleman(*system, cfg.link);
   uplink_cfg.buffer_path = (std::filesystem::path(cfg.data_dir) / "forward-buffer.db").string();
   uplink_cfg.buffer_max_bytes = cfg.buffer_max_mb << 20;
   std::vector<wtc::child_spec> children{
@@ -124,9 +123,14 @@ int main(int argc, char** argv) {
          rtu_cfg.this_node = name;
          return sys.spawn(wtc::rtu_manager, std::move(rtu_cfg));
        }},
+      // The middleman's handle is taken here, not kept in main: a handle that outlives the
+      // supervisor keeps the middleman's thread, and so ~actor_system, waiting for ever.
       {wtc::names::uplink,
-       [uplink_cfg](caf::actor_system& sys) {
-         return caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(wtc::edge_uplink, uplink_cfg));
+       [uplink_cfg, link = cfg.link](caf::actor_system& sys) {
+         auto with_middleman = uplink_cfg;
+         with_middleman.middleman = wtc::app::node_middleman(sys, link);
+         return caf::actor_cast<caf::actor>(
+             sys.spawn<caf::detached>(wtc::edge_uplink, std::move(with_middleman)));
        }},
   };
   auto supervisor = system->spawn(wtc::root_supervisor, std::move(children), wtc::restart_policy{});

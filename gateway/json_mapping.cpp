@@ -87,6 +87,7 @@ nlohmann::json to_json(const node_info& node) {
           {"latency_ms", node.latency_ms < 0 ? nlohmann::json() : nlohmann::json(node.latency_ms)},
           {"backlog", node.backlog},
           {"received", node.received},
+          {"samples", node.samples},
           {"dropped", node.dropped},
           {"reason", nullable(node.reason)}};
 }

@@ -73,6 +73,7 @@ struct node_info {
   double latency_ms = -1;      // last heartbeat round trip; -1 before the first
   std::uint64_t backlog = 0;   // buffered entries the edge reported still to forward
   std::uint64_t received = 0;  // packets received since wtcd started
+  std::uint64_t samples = 0;   // sample values in them (live and backfilled)
   std::uint64_t dropped = 0;   // entries the edge dropped from a full buffer, as it reported
   std::string reason;          // why it is offline
 };
@@ -80,7 +81,7 @@ struct node_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(x.name, x.address, x.state, x.version, x.rtus, x.joined_at, x.last_seen, x.latency_ms,
-           x.backlog, x.received, x.dropped, x.reason);
+           x.backlog, x.received, x.samples, x.dropped, x.reason);
 }
 
 /// What an edge reports with each heartbeat answer.

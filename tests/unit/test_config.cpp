@@ -85,5 +85,63 @@ TEST(Config, BadValuesNameTheSetting) {
   EXPECT_NE(message_of({}, {"--bogus"}).find("--bogus"), std::string::npos);
 }
 
+edge_config load_edge(const environment& env, std::vector<std::string> args = {}) {
+  args.insert(args.begin(), "wtc-edge");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  return load_edge_config(env, static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Config, WtcdListensForNodesOnlyWithTlsOrThePlainFlag) {
+  auto cfg = load({});
+  EXPECT_EQ(cfg.nodes.port, 4300);
+  EXPECT_FALSE(cfg.nodes.configured());
+  EXPECT_TRUE(load({}, {"--node-insecure-plain-tcp"}).nodes.configured());
+  EXPECT_FALSE(load({}, {"--node-insecure-plain-tcp"}).nodes.tls());
+  // Half a TLS set-up is a mistake, named.
+  try {
+    load({{"WTC_NODE_CERT", "/nonexistent/central.pem"}});
+    FAIL() << "a certificate without key and CA was accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--node-key"), std::string::npos) << e.what();
+  }
+  try {
+    load({}, {"--node-cert", "/nonexistent/c.pem", "--node-key", "/nonexistent/k.pem", "--node-ca",
+              "/nonexistent/ca.pem"});
+    FAIL() << "unreadable certificate files were accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot read"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, AnEdgeNeedsANameTheCentralNodeAndTls) {
+  const environment plain{{"WTC_NODE_NAME", "site-a"},
+                          {"WTC_CENTRAL", "central.plant:4300"},
+                          {"WTC_NODE_INSECURE_PLAIN_TCP", "true"}};
+  auto cfg = load_edge(plain);
+  EXPECT_EQ(cfg.name, "site-a");
+  EXPECT_EQ(cfg.central_host, "central.plant");
+  EXPECT_EQ(cfg.link.port, 4300);
+  EXPECT_EQ(cfg.data_dir, "./wtc-edge-data");
+  EXPECT_EQ(cfg.buffer_max_mb, 256u);
+  EXPECT_EQ(load_edge(plain, {"--name", "site-b", "--buffer-max-mb", "16"}).name, "site-b");
+  auto refused = [&](environment env, std::vector<std::string> args, const std::string& naming) {
+    try {
+      load_edge(env, args);
+      ADD_FAILURE() << "accepted: " << naming;
+    } catch (const config_error& e) {
+      EXPECT_NE(std::string(e.what()).find(naming), std::string::npos) << e.what();
+    }
+  };
+  refused({{"WTC_CENTRAL", "c:4300"}, {"WTC_NODE_INSECURE_PLAIN_TCP", "true"}}, {}, "--name");
+  refused(plain, {"--name", "central"}, "--name");
+  refused(plain, {"--name", "site/a"}, "--name");
+  refused(plain, {"--central", "no-port"}, "--central");
+  refused(plain, {"--central", "c:99999"}, "--central");
+  refused(plain, {"--buffer-max-mb", "0"}, "--buffer-max-mb");
+  refused({{"WTC_NODE_NAME", "site-a"}, {"WTC_CENTRAL", "c:4300"}}, {}, "--node-cert");
+}
+
 }  // namespace
 }  // namespace wtc::app
