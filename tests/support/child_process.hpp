@@ -4,10 +4,20 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace wtc::test {
+
+/// Starts `binary` with `args` in a clean environment (PATH, HOME and the sanitizers' options)
+/// plus `env`, its stdout and stderr appended to `log_path`.
+pid_t spawn_process(const std::string& binary, const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env, const std::string& log_path);
+
+/// Waits for `pid` to exit: its exit code, or -1 if a signal ended it; nothing if `timeout`
+/// passed first (it is then killed with SIGKILL and reaped).
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
 /// A process of the tests' own (wtc-edge, a peer script) with a clean environment plus `env`,
 /// its output in a log file. Killed if still running when destroyed.

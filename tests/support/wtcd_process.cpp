@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "child_process.hpp"
 #include "http_client.hpp"
 
 #ifndef WTC_WTCD_PATH
@@ -27,51 +28,13 @@ namespace fs = std::filesystem;
 
 pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
             const std::string& log_path) {
-  std::vector<std::string> env_strings;
-  // A clean environment, so that the developer's WTC_* settings do not leak into tests.
-  for (const char* keep : {"PATH", "HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
-    if (const char* v = std::getenv(keep))
-      env_strings.push_back(std::string(keep) + "=" + v);
-  for (const auto& [k, v] : env)
-    env_strings.push_back(k + "=" + v);
-  std::vector<char*> argv;
-  std::string binary = WTC_WTCD_PATH;
-  argv.push_back(binary.data());
-  std::vector<std::string> args_copy = args;
-  for (auto& a : args_copy)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env_strings)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-    }
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
+  return spawn_process(WTC_WTCD_PATH, args, env, log_path);
 }
 
 int wait_exit(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  *timed_out = false;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      *timed_out = true;
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto code = wtc::test::wait_exit(pid, timeout);
+  *timed_out = !code;
+  return code.value_or(-1);
 }
 
 std::string slurp(const std::string& path) {
