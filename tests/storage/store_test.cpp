@@ -39,7 +39,9 @@ const std::map<std::string, std::vector<std::string>> expected_tables = {
       "state_since", "transition_reason", "last_error", "rtu_version", "version_mismatch",
       "created_at", "updated_at",
       // migration 0002
-      "port", "unit_id", "profile", "cycle_time_ms", "auto_connect"}},
+      "port", "unit_id", "profile", "cycle_time_ms", "auto_connect",
+      // migration 0008
+      "node"}},
     {"slots",
      {"id", "rtu_id", "slot_number", "module_id", "module_type", "status", "created_at",
       "updated_at"}},
@@ -108,6 +110,7 @@ const std::vector<std::string> expected_indexes = {
     "ix_audit_log_action",
     "ix_audit_log_resource",
     "ix_rtus_station_name",
+    "idx_rtus_node",  // migration 0008
     "ix_slots_rtu_id",
     "ix_sensors_tag",
     "ix_sensors_rtu_id",
