@@ -284,17 +284,17 @@ caf::expected<T> ask(caf::scoped_actor& self, const Handle& target, Ts&&... xs) 
 
 struct ingest_options {
   int tags = 1000;
-  int slots = 10;                   // per RTU: one batch carries this many tags
-  double rate = -1;                 // samples/s; 0: as fast as storage takes them; -1: the goal
-  double goal = -1;                 // samples/s; -1: 500,000 on SQLite, 200,000 on PostgreSQL
-  int seconds = 20;                 // measured
-  int warmup = 5;                   // fed before measuring
-  int sample_ms = 100;              // how often the historian's counters are read
+  int slots = 10;                    // per RTU: one batch carries this many tags
+  double rate = -1;                  // samples/s; 0: as fast as storage takes them; -1: the goal
+  double goal = -1;                  // samples/s; -1: 500,000 on SQLite, 200,000 on PostgreSQL
+  int seconds = 20;                  // measured
+  int warmup = 5;                    // fed before measuring
+  int sample_ms = 100;               // how often the historian's counters are read
   std::int64_t backlog = 1'000'000;  // --rate 0: feeding pauses beyond this many points fed
                                      // and not yet written: five of the historian's batches, so
                                      // that the next one is full when storage is done with one
-  std::int64_t safety = 4'000'000;  // at a target rate: the same, so that a historian that
-                                    // cannot keep up does not take all memory
+  std::int64_t safety = 4'000'000;   // at a target rate: the same, so that a historian that
+                                     // cannot keep up does not take all memory
   int threads = 2;
 };
 
