@@ -262,10 +262,18 @@ void ingest(self_ptr self, historian_tag_state& tag, const sample& in, timestamp
     }
     ++st.counters.late_samples;
   } else {
-    // The tag's sample rate thins the stream; a change of quality is taken at once.
-    if (tag.has_last && s.timestamp < tag.last_accepted + tag.record.sample_rate_ms &&
-        s.q == tag.last_quality)
+    // The tag's sample rate thins the stream on a schedule, one sample per period: a sample a
+    // little early (an RTU's cycle jitters) is on time, and after a late cycle the next one is
+    // still due when it was, so a tag at its RTU's rate keeps every cycle. A change of quality
+    // is taken at once and leaves the schedule as it was.
+    const auto rate = tag.record.sample_rate_ms;
+    const auto slack = std::min<std::int64_t>(rate / 10, 20);
+    if (tag.has_last && s.timestamp < tag.next_due - slack && s.q == tag.last_quality)
       return;
+    if (!tag.has_last || s.timestamp >= tag.next_due + rate)
+      tag.next_due = s.timestamp + rate;  // the first sample, or the first after a pause
+    else if (s.timestamp >= tag.next_due - slack)
+      tag.next_due += rate;
     tag.has_last = true;
     tag.last_accepted = s.timestamp;
     tag.last_quality = s.q;

@@ -74,6 +74,7 @@ struct historian_tag_state {
   bool rollups_changed = false;  // since they were last written
   bool has_last = false;
   timestamp_ms last_accepted = 0;  // the newest sample taken
+  timestamp_ms next_due = 0;       // when the sample rate takes the next one
   quality last_quality = quality::good;
 };
 

@@ -356,6 +356,32 @@ TEST_P(HistorianTest, TheSampleRateThinsAndSwingingDoorCompressesWhileRollupsSta
   }
 }
 
+TEST_P(HistorianTest, ATagAtItsRtusRateKeepsEveryCycleThoughTheCyclesJitter) {
+  auto tag = make_tag("Level", 2, "none");
+  tag.sample_rate_ms = 200;
+  start_historian();
+  tag = create(tag);
+  // A 200 ms cycle as an RTU delivers it: a little early or late, one cycle 130 ms late and the
+  // next on its schedule (70 ms after it); and, in the same stream, a sample 100 ms after one
+  // that the rate must thin.
+  const std::vector<std::int64_t> kept{0,    198,  401,  599,  930,  1000, 1203,
+                                       1397, 1600, 1801, 2000, 2199, 2400};
+  std::vector<std::int64_t> sent = kept;
+  sent.push_back(2500);
+  std::sort(sent.begin(), sent.end());
+  for (auto t : sent)
+    send(2, {base + t, 1.0 + static_cast<double>(t) / 1000.0, quality::good});
+  flush();
+  auto raw = trend(tag.id, base, base + core::minute_ms);
+  ASSERT_TRUE(raw) << to_string(raw.error());
+  std::vector<std::int64_t> got;
+  for (const auto& p : raw->points)
+    got.push_back(p.timestamp - base);
+  for (const auto& p : raw->current)
+    got.push_back(p.timestamp - base);
+  EXPECT_EQ(got, kept);
+}
+
 TEST_P(HistorianTest, SamplesComeFromTheFieldBus) {
   start_historian();
   const auto tag = create(make_tag("Chlorine", 7));
