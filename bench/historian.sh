@@ -54,22 +54,9 @@ PG_PORT=""
 PG_DATABASES=0
 BENCH_PID=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-
-parse_args() {
-  while (($#)); do
-    case "$1" in
-      --raw) RAW_DIR="${2:?--raw needs a directory}"; shift ;;
-      -h|--help) usage; exit 0 ;;
-      -*) die "unknown option $1" ;;
-      *) BUILD_DIR="$1" ;;
-    esac
-    shift
-  done
-}
+BENCH_TAG=bench
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 # PostgreSQL's programs refuse root: as root they run as postgres.
 as_postgres() {

@@ -74,36 +74,9 @@ LOAD_AT_START=""
 MB=0
 PT=0
 
-log() { printf '[nodes] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-
-parse_args() {
-  while (($#)); do
-    case "$1" in
-      --raw) RAW_DIR="${2:?--raw needs a directory}"; shift ;;
-      -h|--help) usage; exit 0 ;;
-      -*) die "unknown option $1" ;;
-      *) BUILD_DIR="$1" ;;
-    esac
-    shift
-  done
-}
-
-# Stops one process we started: TERM, up to 10 s to exit, then KILL.
-stop_pid() {
-  local pid="$1"
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+BENCH_TAG=nodes
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 # Everything one run started: perf, the edges first (they would only reconnect), wtcd, the sims.
 stop_run() {
@@ -342,7 +315,6 @@ import sys
 import time
 import urllib.parse
 
-
 class Api:
     def __init__(self, base, token=None, timeout=30):
         u = urllib.parse.urlsplit(base)
@@ -374,10 +346,8 @@ class Api:
             raise RuntimeError(f"{method} {path}: {res.status} {text[:300]!r}")
         return json.loads(text) if text else None
 
-
 def station(node_index, i):
     return f"s{node_index}-rtu-{i:02d}"
-
 
 def create(base, token, cycle_ms, specs):
     api = Api(base, token)
@@ -390,13 +360,11 @@ def create(base, token, cycle_ms, specs):
                 "cycle_time_ms": int(cycle_ms), "vendor_id": "0x002A", "device_id": "0x0405",
                 "slot_count": 16, "node": node})
 
-
 def all_rtus(api):
     rtus = api.call("GET", "/api/v1/rtus")
     if isinstance(rtus, dict):
         rtus = rtus.get("rtus", [])
     return sorted(rtus, key=lambda r: r["station_name"])
-
 
 def connect(base, token, n, timeout):
     api = Api(base, token)
@@ -443,7 +411,6 @@ def connect(base, token, n, timeout):
                       "running_after_s": round(time.monotonic() - t0, 1),
                       "sensors_per_rtu": sensors}))
 
-
 def tags(base, token, cycle_ms):
     api = Api(base, token)
     rtus = all_rtus(api)
@@ -458,7 +425,6 @@ def tags(base, token, cycle_ms):
     print(json.dumps({"historian_tags": len(rtus) * len(slots),
                       "tags_took_s": round(time.monotonic() - t0, 1)}))
 
-
 def health(base, token, out):
     api = Api(base, token)
     rows = []
@@ -471,7 +437,6 @@ def health(base, token, out):
                      "cycles_missed": h["cycles_missed"], "cycle_time_ms": h["cycle_time_ms"]})
     json.dump(rows, open(out, "w"))
 
-
 def nodes(base, token, out):
     api = Api(base, token)
     t_a = time.time()
@@ -483,7 +448,6 @@ def nodes(base, token, out):
     json.dump({"t": (t_a + t_b) / 2, "nodes": body, "historian": stats.get("ingest", {})},
               open(out, "w"))
 
-
 def read_ticks(path):
     out = {}
     for line in open(path):
@@ -491,9 +455,7 @@ def read_ticks(path):
         out[k] = float(v)
     return out
 
-
 SS_SOCK = re.compile(r"^\s*\d+\s+\d+\s+(\S+):(\d+)\s+(\S+):(\d+)")
-
 
 def read_ss_central(path):
     """central's node-link sockets: peer port -> counters (ss -tinH: a socket line, then info)."""
@@ -513,7 +475,6 @@ def read_ss_central(path):
                 socks[current][key] = int(m2.group(1))
     return socks
 
-
 def read_ss_edges(path):
     """the edges' node-link sockets: local port -> pid."""
     out = {}
@@ -523,7 +484,6 @@ def read_ss_edges(path):
         if m and p:
             out[int(m.group(2))] = int(p.group(1))
     return out
-
 
 def phase(out, kv):
     a = dict(x.split("=", 1) for x in kv)
@@ -625,10 +585,8 @@ def phase(out, kv):
     rec["wtcd_cpu_per_10k"] = rec["wtcd_cpu"] / (rec["samples_per_s"] / 10000.0) if samples else None
     json.dump(rec, open(out, "w"), indent=1)
 
-
 def fmt_pct(x):
     return f"{x:.1f}"
-
 
 def report(paths):
     recs = [json.load(open(p)) for p in paths]
@@ -690,7 +648,6 @@ def report(paths):
             notes.append(f"at this cost one core of wtcd is {1e6 / r['wtcd_cpu_per_10k']:.0f} samples/s")
         print(f"- {r['transport']}, {r['nodes']} edge(s): " + "; ".join(notes))
 
-
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "create":
@@ -709,7 +666,6 @@ def main():
         report(args)
     else:
         raise SystemExit(f"unknown command {cmd}")
-
 
 main()
 PYEOF

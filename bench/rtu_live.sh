@@ -75,36 +75,9 @@ SENSORS=0
 PHASE_FILES=()
 LOAD_AT_START=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-
-parse_args() {
-  while (($#)); do
-    case "$1" in
-      --raw) RAW_DIR="${2:?--raw needs a directory}"; shift ;;
-      -h|--help) usage; exit 0 ;;
-      -*) die "unknown option $1" ;;
-      *) BUILD_DIR="$1" ;;
-    esac
-    shift
-  done
-}
-
-# Stops one process we started: TERM, up to 10 s to exit, then KILL.
-stop_pid() {
-  local pid="$1"
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+BENCH_TAG=bench
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 stop_clients() {
   local pid
