@@ -35,3 +35,25 @@ stop_pid() {
   fi
   wait "$pid" 2>/dev/null || true
 }
+
+# A free TCP port on loopback (bound and released). Needs PY, Debian's python3.
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# /proc accounting in clock ticks (USER_HZ), bash builtins only: on a loaded 2-core machine a
+# fork can wait tens of ms, which would skew a measuring window against the tick counts.
+machine_busy() {  # MB = busy ticks over all CPUs
+  local _cpu u n s _i _w irq sirq st _rest
+  read -r _cpu u n s _i _w irq sirq st _rest </proc/stat
+  MB=$((u + n + s + irq + sirq + st))
+}
+proc_ticks() {  # PT = utime+stime of a process, all its threads; 0 if it is gone
+  local line
+  PT=0
+  if [[ -n "$1" ]] && { read -r line <"/proc/$1/stat"; } 2>/dev/null; then
+    local -a fields
+    read -r -a fields <<<"${line##*) }"
+    PT=$((fields[11] + fields[12]))
+  fi
+}

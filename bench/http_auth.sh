@@ -44,10 +44,9 @@ WRK_PID=""
 RESULT=""
 LOAD_AT_START=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+BENCH_TAG=bench
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 parse_args() {
   while (($#)); do
@@ -66,16 +65,7 @@ parse_args() {
 # Stop the server we started (by its pid only) and give it a moment to exit
 # cleanly before forcing it, so ports and data dirs are released.
 stop_server() {
-  [[ -n "$SERVER_PID" ]] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
+  stop_pid "$SERVER_PID"
   SERVER_PID=""
 }
 

@@ -99,26 +99,9 @@ cleanup() {
   if [[ -n "$WORK_DIR" ]]; then rm -rf "$WORK_DIR"; fi
 }
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
-# --- /proc accounting (clock ticks), bash builtins only: no fork inside the window's edges ---
+# --- /proc accounting (machine_busy and proc_ticks in common.sh) ---
 
-machine_busy() {  # MB = busy ticks over all CPUs
-  local _cpu u n s _i _w irq sirq st _rest
-  read -r _cpu u n s _i _w irq sirq st _rest </proc/stat
-  MB=$((u + n + s + irq + sirq + st))
-}
-proc_ticks() {  # PT = utime+stime of a process, all its threads; 0 if it is gone
-  local line
-  PT=0
-  if [[ -n "$1" ]] && { read -r line <"/proc/$1/stat"; } 2>/dev/null; then
-    local -a f
-    read -r -a f <<<"${line##*) }"
-    PT=$((f[11] + f[12]))
-  fi
-}
 # "name ticks" of every process of the run, the machine's busy ticks and the time, into a file.
 tick_snapshot() {
   local out="$1" i

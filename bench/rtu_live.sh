@@ -98,28 +98,9 @@ cleanup() {
   if [[ -n "$WORK_DIR" ]]; then rm -rf "$WORK_DIR"; fi
 }
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
-# --- /proc accounting (clock ticks, USER_HZ) ---
-# Bash builtins only (no fork): on a loaded 2-core machine each fork can wait tens of ms, which
-# would skew the window against the tick counts.
+# --- /proc accounting (machine_busy and proc_ticks in common.sh) ---
 
-machine_busy() {  # MB = busy ticks over all CPUs
-  local _cpu u n s _i _w irq sirq st _rest
-  read -r _cpu u n s _i _w irq sirq st _rest </proc/stat
-  MB=$((u + n + s + irq + sirq + st))
-}
-proc_ticks() {  # PT = utime+stime of a process, all its threads; 0 if it is gone
-  local line
-  PT=0
-  if [[ -n "$1" ]] && { read -r line <"/proc/$1/stat"; } 2>/dev/null; then
-    local -a f
-    read -r -a f <<<"${line##*) }"
-    PT=$((f[11] + f[12]))
-  fi
-}
 thread_ticks() {  # "tid ticks" of every thread of a process, into a file
   local t line
   local -a f
