@@ -217,6 +217,13 @@ storage_api::behavior_type storage_actor(storage_api::stateful_pointer<storage_s
           return caf::ok_atom::value;
         });
       },
+      [&db](assign_atom, pid_atom, const std::vector<pid_loop_record>& loops,
+            const audit_entry& audit) -> caf::result<caf::ok_atom> {
+        return guarded([&] {
+          db.replace_pid_loops(loops, audit);
+          return caf::ok_atom::value;
+        });
+      },
       [&db](pid_output_atom, const std::vector<pid_runtime>& states) {
         guarded([&] {
           db.save_pid_outputs(states);

@@ -90,6 +90,9 @@ using storage_api = caf::typed_actor<
     caf::replies_to<create_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
     caf::replies_to<caf::update_atom, pid_loop_record, audit_entry>::with<pid_loop_record>,
     caf::replies_to<caf::delete_atom, pid_atom, std::int64_t, audit_entry>::with<caf::ok_atom>,
+    // an edge node's loops as the central node assigns them: every row replaced, ids kept
+    caf::replies_to<assign_atom, pid_atom, std::vector<pid_loop_record>,
+                    audit_entry>::with<caf::ok_atom>,
     // the runtime state of running loops (output, setpoint, mode), not audited; one transaction
     caf::reacts_to<pid_output_atom, std::vector<pid_runtime>>,
     // alarms: rules, slot configs, and the state the alarm manager owns and writes

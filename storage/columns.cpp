@@ -5,6 +5,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "storage/store.hpp"
@@ -140,6 +141,43 @@ void check_pid_loop(std::string_view context, const pid_loop_record& loop) {
 void check_pid_output(std::string_view context, double output, double setpoint) {
   check_finite(context, "output", output);
   check_finite(context, "setpoint", setpoint);
+}
+
+void check_pid_loop_set(std::string_view context, const std::vector<pid_loop_record>& loops) {
+  auto loop_context = [&](const pid_loop_record& loop) {
+    return std::string(context) + ": PID loop " + std::to_string(loop.id) + " ('" + loop.name +
+           "')";
+  };
+  // id -> cascade_from (0: none)
+  std::unordered_map<std::int64_t, std::int64_t> source_of;
+  source_of.reserve(loops.size());
+  for (const pid_loop_record& loop : loops) {
+    std::string where = loop_context(loop);
+    check_pid_loop(where, loop);
+    if (loop.id <= 0)
+      throw storage_error(errc::bad_request, where + ": the id must be above 0");
+    if (!source_of.emplace(loop.id, loop.cascade_from).second)
+      throw storage_error(errc::bad_request, where + ": the id is given twice");
+  }
+  for (const pid_loop_record& loop : loops) {
+    if (loop.cascade_from == 0)
+      continue;
+    if (source_of.count(loop.cascade_from) == 0)
+      throw storage_error(errc::bad_request, loop_context(loop) + ": cascade_from " +
+                                                 std::to_string(loop.cascade_from) +
+                                                 " is not a loop of the set");
+    // A chain longer than the set has come back on itself; one that leaves the set ends there
+    // (the loop that points out of it is refused in its own turn).
+    std::int64_t at = loop.cascade_from;
+    for (std::size_t steps = 0; at != 0; ++steps) {
+      if (at == loop.id || steps > loops.size())
+        throw storage_error(errc::bad_request, loop_context(loop) + ": cascade_from " +
+                                                   std::to_string(loop.cascade_from) +
+                                                   " leads to a cycle of cascades");
+      auto next = source_of.find(at);
+      at = next == source_of.end() ? 0 : next->second;
+    }
+  }
 }
 
 storage_error alarm_rule_not_found(std::int64_t id) {

@@ -56,6 +56,11 @@ storage_error pid_rtu_not_found(std::string_view context, std::string_view field
 void check_pid_loop(std::string_view context, const pid_loop_record& loop);
 /// The same for what save_pid_output writes; whether the loop has a cascade_from is the SQL's.
 void check_pid_output(std::string_view context, double output, double setpoint);
+/// What replace_pid_loops must be given, checked before any SQL: check_pid_loop for every loop,
+/// ids above 0 and each given once, a cascade_from that names a loop of the set, and no cycle of
+/// cascades (a loop its own source, directly or through others). Throws bad_request naming the
+/// loop (its id and name).
+void check_pid_loop_set(std::string_view context, const std::vector<pid_loop_record>& loops);
 
 /// The errors and checks both backends share for alarms. `context` names the operation.
 storage_error alarm_rule_not_found(std::int64_t id);

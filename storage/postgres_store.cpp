@@ -287,6 +287,30 @@ constexpr statement update_pid_loop_stmt{
     "safe_output = $22, cascade_from = NULLIF($23::integer, 0), updated_at = wtc_ms_to_ts($24) "
     "WHERE id = $1 RETURNING " WTC_PID_COLUMNS};
 constexpr statement delete_pid_loop_stmt{"delete_pid_loop", "DELETE FROM pid_loops WHERE id = $1"};
+// replace_pid_loops, as sqlite_store.cpp does it: the cascades go first (PostgreSQL's RESTRICT
+// lets one DELETE take a whole cascade, SQLite's does not; the same steps keep the two alike), the
+// rows come back with their ids and no cascade_from, the cascades are set once every loop is
+// there, and the identity sequence follows the ids (a later create_pid_loop gets a fresh one
+// rather than a duplicate key; the sequence may go back below the ids of rows replaced away, where
+// SQLite's AUTOINCREMENT does not).
+constexpr statement clear_pid_cascades{
+    "clear_pid_cascades",
+    "UPDATE pid_loops SET cascade_from = NULL WHERE cascade_from IS NOT NULL"};
+constexpr statement delete_pid_loops{"delete_pid_loops", "DELETE FROM pid_loops"};
+constexpr statement insert_pid_loop_with_id{
+    "insert_pid_loop_with_id",
+    "INSERT INTO pid_loops (id, name, enabled, input_rtu, input_slot, output_rtu, output_slot, "
+    "kp, ki, kd, setpoint, output_min, output_max, deadband, integral_limit, derivative_filter, "
+    "mode, scan_period_ms, output, on_bad_measurement, safe_output, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+    "NULLIF($18::integer, 0), CASE WHEN $19::boolean THEN $20::float8 END, $21, $22, "
+    "wtc_ms_to_ts($23), wtc_ms_to_ts($24))"};
+constexpr statement set_pid_cascade{"set_pid_cascade",
+                                    "UPDATE pid_loops SET cascade_from = $2 WHERE id = $1"};
+constexpr statement advance_pid_sequence{
+    "advance_pid_sequence",
+    "SELECT setval(pg_get_serial_sequence('pid_loops', 'id'), "
+    "GREATEST(1, (SELECT COALESCE(MAX(id), 0) FROM pid_loops)))"};
 constexpr statement cascade_children{
     "cascade_children", "SELECT id, name FROM pid_loops WHERE cascade_from = $1 ORDER BY id"};
 // Whether loop $2 is on the chain of cascade sources that starts at loop $1 ($1 itself
@@ -675,9 +699,10 @@ constexpr statement field_statements[] = {
 
 // The PID loops' statements (migration 0003 onwards).
 constexpr statement pid_statements[] = {
-    list_pid_loops_stmt, find_pid_loop,        rtu_exists,           lock_pid_config,
-    insert_pid_loop,     update_pid_loop_stmt, delete_pid_loop_stmt, cascade_children,
-    cascade_reaches,     save_pid_output_stmt, pid_loop_has_source,
+    list_pid_loops_stmt, find_pid_loop,           rtu_exists,           lock_pid_config,
+    insert_pid_loop,     update_pid_loop_stmt,    delete_pid_loop_stmt, cascade_children,
+    cascade_reaches,     save_pid_output_stmt,    pid_loop_has_source,  clear_pid_cascades,
+    delete_pid_loops,    insert_pid_loop_with_id, set_pid_cascade,      advance_pid_sequence,
 };
 
 // The historian's statements (migration 0005 onwards).
@@ -1723,6 +1748,30 @@ void postgres_store::delete_pid_loop(std::int64_t id, const audit_entry& audit) 
                           context + ": it is the cascade_from of PID loop(s) " + inner);
     if (exec(tx, delete_pid_loop_stmt, id).affected_rows() == 0)
       throw pid_loop_not_found(id);
+    write_audit(tx, audit);
+    tx.commit();
+  });
+}
+
+void postgres_store::replace_pid_loops(const std::vector<pid_loop_record>& loops,
+                                       const audit_entry& audit) {
+  std::string context = "replace every PID loop (" + std::to_string(loops.size()) + " given)";
+  check_pid_loop_set(context, loops);
+  guarded(context, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    exec(tx, lock_pid_config);
+    exec(tx, clear_pid_cascades);
+    exec(tx, delete_pid_loops);
+    for (const pid_loop_record& loop : loops)
+      exec(tx, insert_pid_loop_with_id, loop.id, loop.name, loop.enabled, loop.input_rtu,
+           loop.input_slot, loop.output_rtu, loop.output_slot, loop.kp, loop.ki, loop.kd,
+           loop.setpoint, loop.output_min, loop.output_max, loop.deadband, loop.integral_limit,
+           loop.derivative_filter, loop.mode, loop.scan_period_ms, loop.has_output, loop.output,
+           loop.on_bad_measurement, loop.safe_output, loop.created_at, loop.updated_at);
+    for (const pid_loop_record& loop : loops)
+      if (loop.cascade_from != 0)
+        exec(tx, set_pid_cascade, loop.id, loop.cascade_from);
+    exec(tx, advance_pid_sequence);
     write_audit(tx, audit);
     tx.commit();
   });

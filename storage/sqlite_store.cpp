@@ -238,6 +238,20 @@ constexpr std::string_view sql_update_pid_loop =
     "output = CASE WHEN ?19 THEN ?20 END, on_bad_measurement = ?21, safe_output = ?22, "
     "cascade_from = NULLIF(?23, 0), updated_at = ?24 WHERE id = ?1 RETURNING " WTC_PID_COLUMNS;
 constexpr std::string_view sql_delete_pid_loop = "DELETE FROM pid_loops WHERE id = ?1";
+// replace_pid_loops: the cascades go first, so that the self-referencing foreign key lets every
+// row go; the rows come back with their ids (?1) and no cascade_from (the caller binds 0), and
+// the cascades are set once every loop is there.
+constexpr std::string_view sql_clear_pid_cascades =
+    "UPDATE pid_loops SET cascade_from = NULL WHERE cascade_from IS NOT NULL";
+constexpr std::string_view sql_delete_pid_loops = "DELETE FROM pid_loops";
+constexpr std::string_view sql_insert_pid_loop_with_id =
+    "INSERT INTO pid_loops (id, name, enabled, input_rtu, input_slot, output_rtu, output_slot, "
+    "kp, ki, kd, setpoint, output_min, output_max, deadband, integral_limit, derivative_filter, "
+    "mode, scan_period_ms, output, on_bad_measurement, safe_output, cascade_from, created_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+    "?17, NULLIF(?18, 0), CASE WHEN ?19 THEN ?20 END, ?21, ?22, NULLIF(?23, 0), ?24, ?25)";
+constexpr std::string_view sql_set_pid_cascade =
+    "UPDATE pid_loops SET cascade_from = ?2 WHERE id = ?1";
 constexpr std::string_view sql_cascade_children =
     "SELECT id, name FROM pid_loops WHERE cascade_from = ?1 ORDER BY id";
 // Whether loop ?2 is on the chain of cascade sources that starts at loop ?1 (?1 itself
@@ -1731,6 +1745,31 @@ void sqlite_store::delete_pid_loop(std::int64_t id, const audit_entry& audit) {
   }
   if (query(*this, sql_delete_pid_loop, context).int64(id).run() == 0)
     throw pid_loop_not_found(id);
+  insert_audit(audit, context);
+  tx.commit();
+}
+
+void sqlite_store::replace_pid_loops(const std::vector<pid_loop_record>& loops,
+                                     const audit_entry& audit) {
+  std::string context = "replace every PID loop (" + std::to_string(loops.size()) + " given)";
+  check_pid_loop_set(context, loops);
+  transaction tx(*this, context);
+  query(*this, sql_clear_pid_cascades, context).run();
+  query(*this, sql_delete_pid_loops, context).run();
+  // AUTOINCREMENT: sqlite_sequence follows the highest id inserted, so that a later
+  // create_pid_loop gets a fresh one.
+  for (const pid_loop_record& loop : loops) {
+    pid_loop_record without_cascade = loop;
+    without_cascade.cascade_from = 0;
+    query q(*this, sql_insert_pid_loop_with_id, context);
+    bind_pid_columns(q.int64(loop.id), without_cascade)
+        .int64(loop.created_at)
+        .int64(loop.updated_at);
+    q.run();
+  }
+  for (const pid_loop_record& loop : loops)
+    if (loop.cascade_from != 0)
+      query(*this, sql_set_pid_cascade, context).int64(loop.id).int64(loop.cascade_from).run();
   insert_audit(audit, context);
   tx.commit();
 }

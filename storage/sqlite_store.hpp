@@ -75,6 +75,8 @@ class sqlite_store final : public store {
   pid_loop_record update_pid_loop(const pid_loop_record& loop, timestamp_ms now,
                                   const audit_entry& audit) override;
   void delete_pid_loop(std::int64_t id, const audit_entry& audit) override;
+  void replace_pid_loops(const std::vector<pid_loop_record>& loops,
+                         const audit_entry& audit) override;
   bool save_pid_output(std::int64_t id, double output, double setpoint,
                        std::string_view mode) override;
   std::size_t save_pid_outputs(const std::vector<pid_runtime>& states) override;

@@ -146,6 +146,13 @@ class store {
                                           const audit_entry& audit) = 0;
   /// A missing id is not_found; a loop that is the cascade_from of another is a conflict.
   virtual void delete_pid_loop(std::int64_t id, const audit_entry& audit) = 0;
+  /// An edge node's loops as the central node assigns them: every pid_loops row replaced by
+  /// `loops` in one transaction, with their ids, runtime state (output, setpoint, mode) and
+  /// timestamps as given, and `audit` written. The RTUs they name need not be in this store (the
+  /// central node checked them); a cascade_from must name a loop of `loops`. On any error nothing
+  /// changes.
+  virtual void replace_pid_loops(const std::vector<pid_loop_record>& loops,
+                                 const audit_entry& audit) = 0;
   /// What a running loop persists so that a restart resumes it: the last output, the setpoint it
   /// tracked and its mode. No audit row and no updated_at (that is the configuration's time): one
   /// statement, and none written when nothing changed. Returns whether the row changed. A missing

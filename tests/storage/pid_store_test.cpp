@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -550,6 +551,195 @@ TEST_P(pid_store_test, loops_of_a_deleted_rtu_stay) {
   EXPECT_EQ(failure_of([&] { store_->update_pid_loop(loop, t0, make_audit("pid_update")); }).code,
             "not_found");
   store_->delete_pid_loop(loop.id, make_audit("pid_delete"));
+}
+
+// A loop as the central node assigns it to an edge node: its id, and RTUs of the central node.
+pid_loop_record assigned(std::int64_t id, const std::string& name, std::int64_t cascade_from = 0) {
+  pid_loop_record loop = make_loop(name, "central-rtu-1", "central-rtu-2");
+  loop.id = id;
+  loop.cascade_from = cascade_from;
+  if (cascade_from != 0)
+    loop.mode = "CASCADE";
+  loop.created_at = t0 + 10 * id;
+  loop.updated_at = t0 + 10 * id + 5;
+  return loop;
+}
+
+void expect_same_loops(const std::vector<pid_loop_record>& actual,
+                       std::vector<pid_loop_record> expected) {
+  std::sort(expected.begin(), expected.end(),
+            [](const pid_loop_record& a, const pid_loop_record& b) { return a.id < b.id; });
+  ASSERT_EQ(ids_of(actual), ids_of(expected));
+  for (std::size_t i = 0; i < actual.size(); ++i)
+    expect_same_loop(actual[i], expected[i]);
+}
+
+TEST_P(pid_store_test, replace_pid_loops_keeps_the_given_rows_as_they_are_and_drops_the_rest) {
+  // What the edge node had: its own loops, one cascading from another (the foreign key would stop
+  // a plain DELETE of the outer one).
+  pid_loop_record old_outer = create(make_loop("old outer"));
+  pid_loop_record old_inner_wanted = make_loop("old inner");
+  old_inner_wanted.mode = "CASCADE";
+  old_inner_wanted.cascade_from = old_outer.id;
+  pid_loop_record old_inner = create(old_inner_wanted);
+  std::int64_t audits = audit_rows();
+
+  // Ids out of order and apart from the old ones; the runtime state as the central node has it.
+  pid_loop_record dosing = assigned(12, "dosing");
+  dosing.mode = "AUTO";
+  dosing.setpoint = 6.75;
+  dosing.output = 61.25;
+  pid_loop_record plain = assigned(7, "plain");
+  plain.has_output = false;
+  plain.output = 0.0;
+  plain.scan_period_ms = 0;
+  plain.mode = "AUTO";
+  plain.enabled = true;
+  pid_loop_record manual = assigned(old_inner.id, "takes an old id");
+  manual.output = 3.5;
+  const std::vector<pid_loop_record> given = {dosing, plain, manual};
+  store_->replace_pid_loops(given, make_audit("pid_assign", "edge-1"));
+
+  expect_same_loops(store_->list_pid_loops(""), given);
+  expect_same_loop(*store_->get_pid_loop(12), dosing);
+  EXPECT_FALSE(store_->get_pid_loop(old_outer.id));
+  EXPECT_EQ(loop_rows(), 3);
+  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM pid_loops WHERE scan_period_ms IS NULL AND "
+                         "output IS NULL AND cascade_from IS NULL"),
+            1);  // plain's unset columns are NULL, as create_pid_loop writes them
+  EXPECT_EQ(ids_of(store_->list_pid_loops("central-rtu-1")),
+            (std::vector<std::int64_t>{manual.id, 7, 12}));
+
+  // One audit row, the one given.
+  EXPECT_EQ(audit_rows(), audits + 1);
+  audit_filter filter;
+  filter.resource_type = "pid_loop";
+  filter.resource_id = "edge-1";
+  std::vector<audit_entry> written = store_->query_audit(filter).items;
+  ASSERT_EQ(written.size(), 1U);
+  EXPECT_EQ(written[0].action, "pid_assign");
+  EXPECT_EQ(written[0].user, "engineer");
+
+  // The runtime state carries on from what was given.
+  EXPECT_TRUE(store_->save_pid_output(12, 62.0, 6.75, "AUTO"));
+  EXPECT_EQ(store_->get_pid_loop(12)->output, 62.0);
+
+  // An empty set: no loops at all.
+  store_->replace_pid_loops({}, make_audit("pid_assign", "edge-1"));
+  EXPECT_EQ(loop_rows(), 0);
+  EXPECT_EQ(audit_rows(), audits + 2);
+}
+
+TEST_P(pid_store_test, replace_pid_loops_needs_no_rtus_in_this_store) {
+  pid_loop_record loop = assigned(5, "remote");
+  loop.input_rtu = "not-here-1";
+  loop.output_rtu = "not-here-2";
+  store_->replace_pid_loops({loop}, make_audit("pid_assign"));
+  expect_same_loop(*store_->get_pid_loop(5), loop);
+  EXPECT_EQ(ids_of(store_->list_pid_loops("not-here-2")), (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(raw_->scalar("SELECT count(*) FROM rtus WHERE station_name LIKE 'not-here%'"), 0);
+}
+
+TEST_P(pid_store_test, replace_pid_loops_stores_cascades_given_in_either_order) {
+  // Inner before outer, then outer before inner: neither order trips the foreign key.
+  const std::vector<pid_loop_record> inner_first = {assigned(21, "inner", 20),
+                                                    assigned(20, "outer")};
+  store_->replace_pid_loops(inner_first, make_audit("pid_assign"));
+  expect_same_loops(store_->list_pid_loops(""), inner_first);
+  EXPECT_EQ(store_->get_pid_loop(21)->cascade_from, 20);
+  EXPECT_EQ(store_->get_pid_loop(21)->mode, "CASCADE");
+
+  // The cascade turned round, and a chain of three: the stored cascades do not stand in the way.
+  const std::vector<pid_loop_record> outer_first = {
+      assigned(21, "outer now"), assigned(20, "middle", 21), assigned(30, "innermost", 20)};
+  store_->replace_pid_loops(outer_first, make_audit("pid_assign"));
+  expect_same_loops(store_->list_pid_loops(""), outer_first);
+
+  // The foreign key holds for what was stored.
+  EXPECT_EQ(failure_of([&] { store_->delete_pid_loop(21, make_audit("pid_delete")); }).code,
+            "conflict");
+  EXPECT_ANY_THROW(raw_->exec("DELETE FROM pid_loops WHERE id = 20"));
+  EXPECT_EQ(loop_rows(), 3);
+}
+
+TEST_P(pid_store_test, replace_pid_loops_refuses_a_bad_set_and_changes_nothing) {
+  const std::vector<pid_loop_record> stored = {assigned(1, "outer"), assigned(2, "inner", 1),
+                                               assigned(3, "other")};
+  store_->replace_pid_loops(stored, make_audit("pid_assign"));
+  std::int64_t audits = audit_rows();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+
+  struct bad_set {
+    std::string what;
+    std::vector<pid_loop_record> loops;
+    std::string named;  // what the message must name
+  };
+  std::vector<bad_set> bad;
+  auto with_last = [&](const std::string& what, pid_loop_record last, std::string named) {
+    // Good rows first: a failure while writing must take them back.
+    bad.push_back({what,
+                   {assigned(10, "good"), assigned(11, "good too", 10), std::move(last)},
+                   std::move(named)});
+  };
+  with_last("a duplicate id", assigned(10, "twin"), "PID loop 10 ('twin')");
+  with_last("id 0", assigned(0, "zero"), "PID loop 0 ('zero')");
+  with_last("a negative id", assigned(-4, "negative"), "PID loop -4 ('negative')");
+  with_last("a cascade_from outside the set", assigned(12, "stray", 1), "PID loop 12 ('stray')");
+  with_last("its own cascade source", assigned(12, "self", 12), "PID loop 12 ('self')");
+  pid_loop_record not_finite = assigned(12, "not finite");
+  not_finite.kp = nan;
+  with_last("a NaN kp", not_finite, "PID loop 12 ('not finite')");
+  pid_loop_record sourceless = assigned(12, "sourceless");
+  sourceless.mode = "CASCADE";
+  with_last("CASCADE without a source", sourceless, "PID loop 12 ('sourceless')");
+  pid_loop_record no_output = assigned(12, "bad output");
+  no_output.output = std::numeric_limits<double>::infinity();
+  with_last("an infinite output", no_output, "PID loop 12 ('bad output')");
+  bad.push_back(
+      {"a cycle of two", {assigned(10, "a", 11), assigned(11, "b", 10)}, "PID loop 10 ('a')"});
+  bad.push_back({"a chain into a cycle",
+                 {assigned(9, "lead-in", 10), assigned(10, "a", 11), assigned(11, "b", 10)},
+                 "cycle of cascades"});
+  // What only the schema's CHECKs refuse, found while writing the last row.
+  pid_loop_record bad_mode = assigned(12, "bad mode");
+  bad_mode.mode = "AUTOMATIC";
+  with_last("a mode the CHECK refuses", bad_mode, "");
+  pid_loop_record bad_period = assigned(12, "bad period");
+  bad_period.scan_period_ms = 5;
+  with_last("a scan period the CHECK refuses", bad_period, "");
+  pid_loop_record bad_limits = assigned(12, "bad limits");
+  bad_limits.output_min = 60;
+  bad_limits.output_max = 40;
+  with_last("output limits the CHECK refuses", bad_limits, "");
+
+  for (const bad_set& set : bad) {
+    failure refused =
+        failure_of([&] { store_->replace_pid_loops(set.loops, make_audit("pid_assign")); });
+    EXPECT_EQ(refused.code, "bad_request") << set.what << ": " << refused.message;
+    EXPECT_TRUE(contains(refused.message, set.named)) << set.what << ": " << refused.message;
+    expect_same_loops(store_->list_pid_loops(""), stored);
+  }
+  EXPECT_EQ(audit_rows(), audits);
+
+  // The store is usable afterwards (no transaction left open).
+  store_->replace_pid_loops({assigned(10, "good")}, make_audit("pid_assign"));
+  EXPECT_EQ(ids_of(store_->list_pid_loops("")), (std::vector<std::int64_t>{10}));
+}
+
+TEST_P(pid_store_test, create_pid_loop_after_replace_pid_loops_gets_a_fresh_id) {
+  // On a store that never created a loop, and on one that did.
+  store_->replace_pid_loops({assigned(40, "forty"), assigned(41, "forty-one")},
+                            make_audit("pid_assign"));
+  pid_loop_record fresh = create(make_loop("local"));
+  EXPECT_GT(fresh.id, 41);
+  EXPECT_EQ(loop_rows(), 3);
+
+  store_->replace_pid_loops({assigned(fresh.id + 50, "far"), assigned(2, "near")},
+                            make_audit("pid_assign"));
+  pid_loop_record next = create(make_loop("local 2"));
+  EXPECT_GT(next.id, fresh.id + 50);
+  EXPECT_EQ(ids_of(store_->list_pid_loops("")),
+            (std::vector<std::int64_t>{2, fresh.id + 50, next.id}));
 }
 
 // A database of version 2 with pid_loops rows written as that version's program would have;
