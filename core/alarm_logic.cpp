@@ -419,9 +419,11 @@ std::string_view to_string(alarm_origin o) {
     case alarm_origin::point_comm:
       return "point_comm";
     case alarm_origin::rtu_comm:
+      return "rtu_comm";
+    case alarm_origin::node_comm:
       break;
   }
-  return "rtu_comm";
+  return "node_comm";
 }
 
 std::string_view to_string(alarm_event_kind k) {
@@ -485,6 +487,22 @@ std::uint32_t alarm_evaluator::station_of(std::string_view name) {
   stations_.push_back(station{std::string(name), {}, 0, false, 0});
   station_index_.emplace(std::string(name), idx);
   point_of(idx, -1);  // the RTU itself, for its communication alarm
+  return idx;
+}
+
+std::uint32_t alarm_evaluator::node_of(std::string_view name) {
+  if (auto it = node_index_.find(name); it != node_index_.end())
+    return it->second;
+  // A station of its own, out of station_index_: an RTU's lookups (samples, states, shelves,
+  // windows) never reach it, so a node and an RTU of the same name stay apart.
+  const auto idx = static_cast<std::uint32_t>(stations_.size());
+  stations_.push_back(station{std::string(name), {}, 0, false, 0});
+  node_index_.emplace(std::string(name), idx);
+  const std::uint32_t comm = points_[point_of(idx, -1)].comm;
+  source& c = sources_[comm];  // after point_of, which grows sources_
+  c.origin = alarm_origin::node_comm;
+  c.delay_ms = policy_.node_comm_delay_ms;
+  c.armed = true;  // nothing else shows a lost node to the operator
   return idx;
 }
 
@@ -680,6 +698,7 @@ bool alarm_evaluator::data_ok(const source& s) const {
     case alarm_origin::point_comm:
       return !stations_[p.station].down;
     case alarm_origin::rtu_comm:
+    case alarm_origin::node_comm:
       break;
   }
   return true;
@@ -692,6 +711,8 @@ std::string alarm_evaluator::message_of(const source& s, double value) const {
   const std::string& name = stations_[p.station].name;
   if (s.origin == alarm_origin::rtu_comm)
     return cut_utf8("RTU " + name + " is not communicating", max_message_bytes);
+  if (s.origin == alarm_origin::node_comm)
+    return cut_utf8("Edge node '" + name + "' is not communicating", max_message_bytes);
   return cut_utf8(
       "Communication lost: " + name + " slot " + std::to_string(p.slot) + " (quality BAD)",
       max_message_bytes);
@@ -1007,6 +1028,19 @@ std::vector<alarm_transition> alarm_evaluator::on_rtu_state(std::string_view rtu
         cancel_pending(sources_[idx]);
       cancel_pending(sources_[p.comm]);
     }
+  return out;
+}
+
+std::vector<alarm_transition> alarm_evaluator::on_node_link(std::string_view node, bool reachable,
+                                                            std::int64_t now_ms) {
+  std::vector<alarm_transition> out;
+  if (node.empty())
+    return out;
+  auto known = node_index_.find(node);
+  if (reachable && known == node_index_.end())
+    return out;  // never lost: nothing to clear, and nothing to keep for it
+  const std::uint32_t st_idx = known != node_index_.end() ? known->second : node_of(node);
+  feed(points_[stations_[st_idx].points[0]].comm, !reachable, reachable, nan, now_ms, out);
   return out;
 }
 
@@ -1368,6 +1402,12 @@ std::uint64_t alarm_evaluator::restore_alarm(const restored_alarm& a) {
   if (a.origin == alarm_origin::rule) {
     if (auto it = rule_index_.find(a.rule_id); it != rule_index_.end())
       idx = it->second;
+  } else if (a.origin == alarm_origin::node_comm) {
+    // Always armed: the node needs no rule to be known again. An empty name is no node.
+    if (!a.rtu_station.empty()) {
+      const std::uint32_t st = node_of(a.rtu_station);
+      idx = points_[stations_[st].points[0]].comm;
+    }
   } else {
     const auto p = find_point(a.rtu_station, a.origin == alarm_origin::rtu_comm ? -1 : a.slot);
     if (p != none)
@@ -1449,6 +1489,13 @@ std::optional<isa_state> alarm_evaluator::comm_state(std::string_view rtu_statio
   if (p == none)
     return std::nullopt;
   return isa_of(sources_[points_[p].comm]);
+}
+
+std::optional<isa_state> alarm_evaluator::node_comm_state(std::string_view node) const {
+  auto it = node_index_.find(node);
+  if (it == node_index_.end())
+    return std::nullopt;
+  return isa_of(sources_[points_[stations_[it->second].points[0]].comm]);
 }
 
 alarm_counts alarm_evaluator::counts() const {

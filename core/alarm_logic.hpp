@@ -2,9 +2,10 @@
 
 // The pure logic of the ISA-18.2 alarm system: rule conditions with an on-delay and a deadband,
 // the alarm state machine (raise, acknowledge, return to normal), communication alarms for bad
-// data and lost RTUs, shelving, maintenance windows, and the alarm-rate statistics. No actors,
-// no I/O, no clock: every call is told the time. docs/alarms.md explains the state model and
-// every choice made here; the alarm_manager actor persists and publishes what it returns.
+// data, lost RTUs and lost edge nodes, shelving, maintenance windows, and the alarm-rate
+// statistics. No actors, no I/O, no clock: every call is told the time. docs/alarms.md explains the
+// state model and every choice made here; the alarm_manager actor persists and publishes what it
+// returns.
 
 #include <array>
 #include <cstdint>
@@ -170,8 +171,10 @@ enum class isa_state : std::uint8_t {
   out_of_service,           // OOSRV: in a maintenance window, or its rule is disabled
 };
 
-/// What raised an alarm: a rule, bad data of a point, or an RTU that is not communicating.
-enum class alarm_origin : std::uint8_t { rule, point_comm, rtu_comm };
+/// What raised an alarm: a rule, bad data of a point, an RTU that is not communicating, or an edge
+/// node whose link to the central node is lost. A node_comm alarm's rtu_station is the node's
+/// name and its slot -1: the origin, not the name, tells it from an RTU's rtu_comm alarm.
+enum class alarm_origin : std::uint8_t { rule, point_comm, rtu_comm, node_comm };
 
 enum class alarm_event_kind : std::uint8_t {
   raised,        // a new occurrence, UNACK: insert an alarm_events row (ACTIVE), announce
@@ -215,8 +218,8 @@ struct alarm_transition {
   std::uint64_t occurrence = 0;
   alarm_origin origin = alarm_origin::rule;
   std::int64_t rule_id = 0;  // > 0 alarm_rules.id; < 0 implied; 0 comm alarms, shelves, windows
-  std::string rtu_station;
-  std::int32_t slot = 0;  // -1: the RTU as a whole (its comm alarm, a whole-RTU window)
+  std::string rtu_station;   // node_comm: the edge node's name
+  std::int32_t slot = 0;  // -1: the RTU as a whole (its comm alarm, a whole-RTU window), node_comm
   alarm_severity severity = alarm_severity::medium;
   alarm_state state = alarm_state::active;
   bool acknowledged = false;
@@ -276,8 +279,8 @@ struct maintenance_window {
 struct restored_alarm {
   alarm_origin origin = alarm_origin::rule;
   std::int64_t rule_id = 0;  // for rule alarms
-  std::string rtu_station;   // for comm alarms
-  std::int32_t slot = 0;     // for comm alarms; -1 the RTU's
+  std::string rtu_station;   // for comm alarms; node_comm: the node's name
+  std::int32_t slot = 0;     // for comm alarms; -1 the RTU's (ignored for node_comm)
   bool active = true;        // ACTIVE or ACKNOWLEDGED
   bool acknowledged = false;
   std::int64_t activated_at = 0;
@@ -290,7 +293,7 @@ struct listed_alarm {
   std::uint64_t occurrence = 0;
   alarm_origin origin = alarm_origin::rule;
   std::int64_t rule_id = 0;
-  std::string rtu_station;
+  std::string rtu_station;  // node_comm: the node's name
   std::int32_t slot = 0;
   alarm_severity severity = alarm_severity::medium;
   alarm_state state = alarm_state::active;
@@ -326,7 +329,9 @@ class alarm_evaluator {
  public:
   struct policy {
     std::int64_t comm_delay_ms = 10'000;  // on-delay of communication alarms
-    alarm_severity comm_severity = alarm_severity::high;
+    // On-delay of an edge node's alarm: none, the link's heartbeat timeout has debounced it.
+    std::int64_t node_comm_delay_ms = 0;
+    alarm_severity comm_severity = alarm_severity::high;  // of every communication alarm
     bool offline_is_comm_failure = true;  // an OFFLINE RTU with enabled rules raises its alarm
     std::int64_t max_shelf_ms = 8 * 3'600'000;  // one shift
     double default_deadband_fraction = 0.01;    // of |threshold|, for rules with no slot config
@@ -364,6 +369,12 @@ class alarm_evaluator {
   /// RUNNING clears it, CONNECTING and DISCOVERY hold it (a retry loop is still an outage).
   std::vector<alarm_transition> on_rtu_state(std::string_view rtu_station, rtu_state s,
                                              std::int64_t now_ms);
+  /// An edge node's link to the central node: lost (reachable false) arms the node's
+  /// communication alarm, which is raised after policy.node_comm_delay_ms (at once by default);
+  /// back (true) clears it. Always armed, rules or not; names are a namespace of their own, so a
+  /// node and an RTU of the same name never share an alarm. Not shelvable, no maintenance window.
+  std::vector<alarm_transition> on_node_link(std::string_view node, bool reachable,
+                                             std::int64_t now_ms);
   std::vector<alarm_transition> tick(std::int64_t now_ms);
   /// The earliest time tick() has something to do; max() when nothing is pending.
   std::int64_t next_due_ms() const;
@@ -396,6 +407,8 @@ class alarm_evaluator {
   std::optional<isa_state> rule_state(std::int64_t rule_id) const;
   /// The state of a slot's communication alarm (slot -1: the RTU's).
   std::optional<isa_state> comm_state(std::string_view rtu_station, std::int32_t slot) const;
+  /// The state of an edge node's communication alarm; nothing for a node never lost.
+  std::optional<isa_state> node_comm_state(std::string_view node) const;
   alarm_counts counts() const;
   std::size_t rule_count() const { return rule_index_.size(); }
 
@@ -439,6 +452,8 @@ class alarm_evaluator {
     double config_deadband = 0.0;  // resolved from the slot config, 0 when there is none
   };
 
+  /// An RTU, or an edge node (in node_index_, not station_index_: its only point is the -1 one,
+  /// whose comm source is the node's alarm).
   struct station {
     std::string name;
     std::vector<std::uint32_t> points;  // by slot + 1; none where unknown
@@ -456,6 +471,7 @@ class alarm_evaluator {
   };
 
   std::uint32_t station_of(std::string_view name);                   // creates it if new
+  std::uint32_t node_of(std::string_view name);                      // creates it if new
   std::uint32_t point_of(std::uint32_t station, std::int32_t slot);  // creates it if new
   std::uint32_t find_point(std::string_view name, std::int32_t slot) const;
   std::uint32_t new_source();
@@ -514,6 +530,7 @@ class alarm_evaluator {
   std::vector<point> points_;
   std::vector<station> stations_;
   std::map<std::string, std::uint32_t, std::less<>> station_index_;
+  std::map<std::string, std::uint32_t, std::less<>> node_index_;  // edge nodes, in stations_
   std::unordered_map<std::int64_t, std::uint32_t> rule_index_;
   std::unordered_map<std::uint64_t, std::uint32_t> listed_;  // occurrence → source
   std::vector<std::uint32_t> pending_;                       // sources in an on-delay

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -516,6 +517,228 @@ TEST_F(AlarmEvaluator, SamplesOfUnknownSlotsAreIgnored) {
   EXPECT_TRUE(sample(99.0, quality::good, 7).empty());
   EXPECT_TRUE(ev.on_sample("elsewhere", 1, 99.0, quality::good, now).empty());
   EXPECT_EQ(ev.find_station("elsewhere"), alarm_evaluator::no_station);
+}
+
+// --- edge nodes ---
+
+const std::string node = "site-a";
+
+TEST_F(AlarmEvaluator, ALostNodeIsAlarmedAtOnceWithoutRulesAndItsReturnClearsIt) {
+  auto ts = ev.on_node_link(node, false, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::raised);
+  EXPECT_EQ(ts[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(ts[0].rtu_station, node);
+  EXPECT_EQ(ts[0].slot, -1);
+  EXPECT_EQ(ts[0].rule_id, 0);
+  EXPECT_EQ(ts[0].severity, alarm_severity::high);
+  EXPECT_EQ(ts[0].state, alarm_state::active);
+  EXPECT_TRUE(ts[0].listed);
+  EXPECT_TRUE(std::isnan(ts[0].value));
+  EXPECT_EQ(ts[0].at_ms, now);
+  EXPECT_EQ(ts[0].text, "Edge node 'site-a' is not communicating");
+  const auto occ = ts[0].occurrence;
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::unacknowledged);
+  auto list = ev.listed();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(list[0].rtu_station, node);
+  EXPECT_EQ(list[0].slot, -1);
+  EXPECT_EQ(list[0].message, "Edge node 'site-a' is not communicating");
+  const auto c = ev.counts();
+  EXPECT_EQ(c.unacknowledged, 1u);
+  EXPECT_EQ(c.listed_by_severity[static_cast<std::size_t>(alarm_severity::high)], 1u);
+
+  // Told again (a second notice of the same loss), or time passing: nothing new.
+  now += minute;
+  EXPECT_TRUE(ev.on_node_link(node, false, now).empty());
+  EXPECT_TRUE(ev.tick(now).empty());
+
+  // Back: cleared, and listed until acknowledged (RTNUN).
+  ts = ev.on_node_link(node, true, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::cleared);
+  EXPECT_EQ(ts[0].occurrence, occ);
+  EXPECT_EQ(ts[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(ts[0].state, alarm_state::cleared);
+  EXPECT_TRUE(ts[0].listed);
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::returned_unacknowledged);
+  EXPECT_EQ(ev.counts().returned_unacknowledged, 1u);
+  auto acked = ev.acknowledge(occ, "op", "link back after the router reboot", now);
+  ASSERT_TRUE(acked.ok()) << acked.detail;
+  ASSERT_EQ(acked.transitions.size(), 1u);
+  EXPECT_EQ(acked.transitions[0].origin, alarm_origin::node_comm);
+  EXPECT_FALSE(acked.transitions[0].listed);
+  EXPECT_TRUE(ev.listed().empty());
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::normal);
+}
+
+TEST_F(AlarmEvaluator, ANodeAlarmAcknowledgedWhileLostEndsWhenTheLinkReturns) {
+  const auto occ = ev.on_node_link(node, false, now).at(0).occurrence;
+  auto acked = ev.acknowledge(occ, "op", "", now);
+  ASSERT_TRUE(acked.ok()) << acked.detail;
+  EXPECT_EQ(acked.transitions.at(0).state, alarm_state::acknowledged);
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::acknowledged);
+  EXPECT_EQ(ev.acknowledge(occ, "op", "", now).code, alarm_errc::not_acknowledgeable);
+  now += 5 * s;
+  auto ts = ev.on_node_link(node, true, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::cleared);
+  EXPECT_FALSE(ts[0].listed);
+  EXPECT_TRUE(ev.listed().empty());
+  // The next loss is a new occurrence.
+  ts = ev.on_node_link(node, false, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::raised);
+  EXPECT_NE(ts[0].occurrence, occ);
+}
+
+TEST_F(AlarmEvaluator, ALinkLostAgainBeforeAnAckIsTheSameAlarmAnnunciatedAgain) {
+  const auto occ = ev.on_node_link(node, false, now).at(0).occurrence;
+  now += s;
+  ASSERT_EQ(ev.on_node_link(node, true, now).size(), 1u);
+  now += s;
+  auto ts = ev.on_node_link(node, false, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::returned);
+  EXPECT_EQ(ts[0].occurrence, occ);
+  EXPECT_EQ(ts[0].state, alarm_state::active);
+  EXPECT_EQ(ts[0].text, "Edge node 'site-a' is not communicating");
+  EXPECT_EQ(ev.listed().size(), 1u);
+}
+
+TEST_F(AlarmEvaluator, ANodeThatJoinsWithoutHavingBeenLostRaisesAndKeepsNothing) {
+  EXPECT_TRUE(ev.on_node_link(node, true, now).empty());
+  EXPECT_TRUE(ev.on_node_link("", false, now).empty());
+  EXPECT_EQ(ev.node_comm_state(node), std::nullopt);
+  EXPECT_TRUE(ev.listed().empty());
+}
+
+TEST(NodeCommAlarm, AnOnDelayIfThePolicyGivesOne) {
+  alarm_evaluator::policy p;
+  p.node_comm_delay_ms = 2 * s;
+  p.comm_severity = alarm_severity::critical;
+  alarm_evaluator ev(p);
+  std::int64_t now = 1'000'000;
+  // A loss shorter than the delay raises nothing.
+  EXPECT_TRUE(ev.on_node_link(node, false, now).empty());
+  now += s;
+  EXPECT_TRUE(ev.tick(now).empty());
+  EXPECT_TRUE(ev.on_node_link(node, true, now).empty());
+  now += 5 * s;
+  EXPECT_TRUE(ev.tick(now).empty());
+  // A longer one raises when the delay completes, at the tick.
+  EXPECT_TRUE(ev.on_node_link(node, false, now).empty());
+  EXPECT_EQ(ev.next_due_ms(), now + 2 * s);
+  now += 2 * s;
+  auto ts = ev.tick(now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::raised);
+  EXPECT_EQ(ts[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(ts[0].severity, alarm_severity::critical);
+  EXPECT_EQ(ts[0].at_ms, now);
+}
+
+TEST_F(AlarmEvaluator, ARestoredNodeAlarmClearsWhenTheNodeJoinsAndIsNotRaisedTwice) {
+  restored_alarm a;
+  a.origin = alarm_origin::node_comm;
+  a.rtu_station = node;
+  a.slot = -1;
+  a.active = true;
+  a.activated_at = now - minute;
+  a.message = "Edge node 'site-a' is not communicating";
+  const auto occ = ev.restore_alarm(a);
+  ASSERT_NE(occ, 0u);
+  EXPECT_EQ(ev.restore_alarm(a), 0u);  // one per node
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::unacknowledged);
+  auto list = ev.listed();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(list[0].activated_at, now - minute);
+  // Still lost (told so after the restart): not raised again.
+  EXPECT_TRUE(ev.on_node_link(node, false, now).empty());
+  auto ts = ev.on_node_link(node, true, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::cleared);
+  EXPECT_EQ(ts[0].occurrence, occ);
+  EXPECT_TRUE(ev.acknowledge(occ, "op", "", now).ok());
+  EXPECT_TRUE(ev.listed().empty());
+
+  // A cleared, unacknowledged one comes back as RTNUN; a cleared, acknowledged one not at all.
+  alarm_evaluator fresh;
+  a.active = false;
+  const auto rtnun = fresh.restore_alarm(a);
+  ASSERT_NE(rtnun, 0u);
+  EXPECT_EQ(fresh.node_comm_state(node), isa_state::returned_unacknowledged);
+  EXPECT_TRUE(fresh.on_node_link(node, true, now).empty());
+  a.rtu_station = "site-b";
+  a.acknowledged = true;
+  EXPECT_EQ(fresh.restore_alarm(a), 0u);
+}
+
+TEST_F(AlarmEvaluator, ANodeAndAnRtuOfTheSameNameHaveTheirOwnAlarms) {
+  auto r = ph_high();
+  r.rtu_station = node;  // an RTU named like the node
+  add(r);
+  append(log, ev.on_rtu_state(node, rtu_state::error, now));
+  now += 10 * s;
+  tick();
+  ASSERT_EQ(count(log, alarm_event_kind::raised), 1u);
+  const auto rtu_occ = find(log, alarm_event_kind::raised)->occurrence;
+  EXPECT_EQ(find(log, alarm_event_kind::raised)->origin, alarm_origin::rtu_comm);
+  EXPECT_EQ(ev.node_comm_state(node), std::nullopt);
+
+  auto ts = ev.on_node_link(node, false, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].kind, alarm_event_kind::raised);
+  EXPECT_EQ(ts[0].origin, alarm_origin::node_comm);
+  const auto node_occ = ts[0].occurrence;
+  EXPECT_NE(node_occ, rtu_occ);
+  EXPECT_EQ(ev.listed().size(), 2u);
+
+  // A shelf or a window on the RTU (slot -1) holds the RTU's alarm, not the node's.
+  auto shelf = ev.shelve({node, -1, 0, "op", "radio works", 10 * minute}, now);
+  ASSERT_TRUE(shelf.ok()) << shelf.detail;
+  ASSERT_EQ(count(shelf.transitions, alarm_event_kind::withdrawn), 1u);
+  EXPECT_EQ(find(shelf.transitions, alarm_event_kind::withdrawn)->occurrence, rtu_occ);
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::unacknowledged);
+  maintenance_window w;
+  w.id = 1;
+  w.rtu_station = node;
+  w.slot = -1;
+  w.start_ms = now;
+  w.end_ms = now + minute;
+  w.scheduled_by = "eng";
+  w.reason = "works";
+  ASSERT_TRUE(ev.add_maintenance(w, now).ok());
+  EXPECT_EQ(count(ev.tick(now), alarm_event_kind::withdrawn), 0u);
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::unacknowledged);
+  ASSERT_TRUE(ev.cancel_maintenance(1, "eng", now).ok());
+  ASSERT_TRUE(ev.unshelve(node, -1, 0, "op", now).ok());
+  EXPECT_EQ(ev.comm_state(node, -1), isa_state::unacknowledged);  // raised again: still down
+
+  // Each clears with its own input only.
+  ts = ev.on_rtu_state(node, rtu_state::running, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].origin, alarm_origin::rtu_comm);
+  EXPECT_EQ(ev.node_comm_state(node), isa_state::unacknowledged);
+  ts = ev.on_node_link(node, true, now);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].origin, alarm_origin::node_comm);
+  EXPECT_EQ(ts[0].occurrence, node_occ);
+
+  // A restored row finds the alarm of its origin: an rtu_comm row of the node's name does not
+  // take the node's alarm, nor the other way round.
+  alarm_evaluator fresh;
+  restored_alarm a;
+  a.origin = alarm_origin::rtu_comm;
+  a.rtu_station = node;
+  a.slot = -1;
+  EXPECT_EQ(fresh.restore_alarm(a), 0u);  // no RTU of that name with rules
+  a.origin = alarm_origin::node_comm;
+  EXPECT_NE(fresh.restore_alarm(a), 0u);
+  EXPECT_EQ(fresh.comm_state(node, -1), std::nullopt);
+  EXPECT_EQ(fresh.find_station(node), alarm_evaluator::no_station);
 }
 
 // --- shelving ---
