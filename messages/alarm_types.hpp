@@ -86,9 +86,9 @@ struct alarm_event_record {
   std::int64_t id = 0;
   std::int64_t alarm_rule_id = 0;   // 0: NULL (an implied rule's or a communication alarm)
   std::int64_t source_rule_id = 0;  // the evaluator's rule: > 0 a rule, < 0 implied, 0 comm
-  std::string origin = "rule";      // rule, point_comm, rtu_comm
-  std::string rtu_station;
-  std::int32_t slot = 0;            // -1: the RTU as a whole
+  std::string origin = "rule";      // rule, point_comm, rtu_comm, node_comm
+  std::string rtu_station;          // node_comm: the edge node's name
+  std::int32_t slot = 0;            // -1: the RTU as a whole (and a node_comm alarm)
   std::string state = "ACTIVE";     // ACTIVE, ACKNOWLEDGED, CLEARED
   std::string severity = "MEDIUM";  // LOW, MEDIUM, HIGH, CRITICAL
   bool has_value = false;           // false: value_at_activation NULL

@@ -232,7 +232,7 @@ void check_alarm_state(std::string_view context, const alarm_state_batch& batch)
     check_id(where, event.id);
     check_one_of(where, "state", event.state, {"ACTIVE", "ACKNOWLEDGED", "CLEARED"});
     check_one_of(where, "severity", event.severity, {"LOW", "MEDIUM", "HIGH", "CRITICAL"});
-    check_one_of(where, "origin", event.origin, {"rule", "point_comm", "rtu_comm"});
+    check_one_of(where, "origin", event.origin, {"rule", "point_comm", "rtu_comm", "node_comm"});
     if (event.has_value)
       check_finite(where, "value_at_activation", event.value_at_activation);
   }

@@ -1,10 +1,11 @@
 // The storage contract of the alarm system, run against both backends: alarm rules and slot
 // configs (with their audit rows), the state the alarm manager writes whole and restores at
-// start-up (events, shelves, maintenance windows), the history, the alarm rate, and the migration
-// that added the columns (0004).
+// start-up (events, shelves, maintenance windows), the history, the alarm rate, the migration
+// that added the columns (0004) and the one that allows edge nodes' alarms (0009).
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -957,12 +958,172 @@ TEST_P(alarm_migration_test, version_4_keeps_the_rows_and_gives_them_the_default
   EXPECT_ANY_THROW(db.exec("UPDATE shelved_alarms SET alarm_rule_id = NULL WHERE id = 1"));
 }
 
+// What a database of version 8 (before edge nodes' alarms) holds; migrate() then takes it to
+// 0009, which widens alarm_events.origin's CHECK (SQLite by rebuilding the table).
+class node_comm_migration_test : public ::testing::TestWithParam<backend_kind> {
+ protected:
+  void SetUp() override {
+    database_ = std::make_unique<test_database>(GetParam());
+    store_ = storage::open_store(database_->config());  // creates the SQLite file
+    raw_ = database_->raw();
+    const std::vector<storage::migration>& all = GetParam() == backend_kind::sqlite
+                                                     ? storage::sqlite_migrations()
+                                                     : storage::postgresql_migrations();
+    ASSERT_GE(all.size(), 9U);
+    ASSERT_EQ(all[8].version, 9);
+    // Migrations 0002 and 0006 of SQLite rebuild tables, which they do only with foreign keys off.
+    if (GetParam() == backend_kind::sqlite)
+      raw_->exec("PRAGMA foreign_keys = OFF");
+    raw_->exec(std::string("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                           "applied_at ") +
+               (GetParam() == backend_kind::sqlite ? "INTEGER" : "TIMESTAMP") +
+               " NOT NULL, description TEXT NOT NULL)");
+    for (std::size_t i = 0; i < 8; ++i) {
+      raw_->exec(std::string(all[i].sql));
+      raw_->exec("INSERT INTO schema_version VALUES (" + std::to_string(all[i].version) + ", " +
+                 raw_->timestamp_sql(t0) + ", '" + std::string(all[i].description) + "')");
+    }
+    if (GetParam() == backend_kind::sqlite)
+      raw_->exec("PRAGMA foreign_keys = ON");
+  }
+
+  std::string ts(timestamp_ms ms) { return raw_->timestamp_sql(ms); }
+
+  std::unique_ptr<test_database> database_;
+  std::unique_ptr<storage::store> store_;
+  std::unique_ptr<raw_database> raw_;
+};
+
+TEST_P(node_comm_migration_test, version_9_keeps_every_event_and_allows_node_comm) {
+  raw_database& db = *raw_;
+  db.exec(
+      "INSERT INTO alarm_rules (id, name, rtu_station, slot, condition, threshold, severity, "
+      "delay_ms, message, created_at, updated_at) VALUES (1, 'pH high', 'rtu-a', 3, '>=', "
+      "7.25, 'HIGH', 0, 'high', " +
+      ts(t0) + ", " + ts(t0) + ")");
+  // Every column set (an acknowledged, cleared, listed rule alarm), the nullable ones NULL (an
+  // RTU's communication alarm), a suppressed record, and a higher id deleted since.
+  db.exec(
+      "INSERT INTO alarm_events (id, alarm_rule_id, source_rule_id, origin, rtu_station, slot, "
+      "state, severity, value_at_activation, message, activated_at, acknowledged_at, "
+      "acknowledged_by, cleared_at, note, listed, suppressed_by) VALUES "
+      "(1, 1, 1, 'rule', 'rtu-a', 3, 'CLEARED', 'HIGH', -7.5, 'pH ''high'': 7.5 > 7.25', " +
+      ts(t0) + ", " + ts(t0 + 10) + ", 'operator-1', " + ts(t0 + 20) +
+      ", 'checked the probe', TRUE, NULL)");
+  db.exec(
+      "INSERT INTO alarm_events (id, source_rule_id, origin, rtu_station, slot, state, "
+      "severity, activated_at, listed) VALUES (2, 0, 'rtu_comm', 'site-a', -1, 'ACTIVE', "
+      "'HIGH', " +
+      ts(t0 + 1) + ", TRUE)");
+  db.exec(
+      "INSERT INTO alarm_events (id, source_rule_id, origin, rtu_station, slot, state, "
+      "severity, value_at_activation, message, activated_at, cleared_at, listed, "
+      "suppressed_by) VALUES (3, -9, 'rule', 'rtu-b', 4, 'CLEARED', 'LOW', 0.5, 'low', " +
+      ts(t0 + 2) + ", " + ts(t0 + 2) + ", FALSE, 'maintenance 4')");
+  db.exec(
+      "INSERT INTO alarm_events (id, rtu_station, slot, state, activated_at) VALUES (40, "
+      "'rtu-a', 1, 'CLEARED', " +
+      ts(t0 + 3) + ")");
+  db.exec("DELETE FROM alarm_events WHERE id = 40");
+  // Version 8 refuses the new origin: the migration is what allows it.
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET origin = 'node_comm' WHERE id = 2"));
+
+  ASSERT_EQ(store_->schema_version(), 8);
+  std::vector<std::string> columns_before = db.columns("alarm_events");
+  std::sort(columns_before.begin(), columns_before.end());
+  ASSERT_EQ(columns_before.size(), 17U);
+  const int latest = static_cast<int>(GetParam() == backend_kind::sqlite
+                                          ? storage::sqlite_migrations().size()
+                                          : storage::postgresql_migrations().size());
+  ASSERT_EQ(store_->migrate(), latest);
+  EXPECT_EQ(db.strings("SELECT description FROM schema_version WHERE version = 9"),
+            std::vector<std::string>{"node communication alarms"});
+
+  alarm_event_record full = make_event(1, 1, t0);
+  full.message = "pH 'high': 7.5 > 7.25";
+  alarm_event_record comm = raised_event(2, t0 + 1, "site-a", "HIGH");
+  comm.origin = "rtu_comm";
+  comm.slot = -1;
+  comm.source_rule_id = 0;
+  alarm_event_record held = raised_event(3, t0 + 2, "rtu-b", "LOW");
+  held.source_rule_id = -9;
+  held.slot = 4;
+  held.state = "CLEARED";
+  held.has_value = true;
+  held.value_at_activation = 0.5;
+  held.message = "low";
+  held.cleared_at = t0 + 2;
+  held.listed = false;
+  held.suppressed_by = "maintenance 4";
+  std::vector<alarm_event_record> events = store_->query_alarm_history({});
+  ASSERT_EQ(events.size(), 3U);
+  expect_same_event(events[0], held);  // newest first
+  expect_same_event(events[1], comm);
+  expect_same_event(events[2], full);
+  std::vector<std::string> columns = db.columns("alarm_events");
+  std::sort(columns.begin(), columns.end());
+  EXPECT_EQ(columns, columns_before);
+  EXPECT_EQ(db.index_columns("ix_alarm_events_state"), std::vector<std::string>{"state"});
+  EXPECT_EQ(db.index_columns("ix_alarm_events_activated_at"),
+            std::vector<std::string>{"activated_at"});
+  EXPECT_EQ(db.index_columns("ix_alarm_events_rtu_station"),
+            std::vector<std::string>{"rtu_station"});
+  EXPECT_EQ(db.index_columns("ix_alarm_events_state_activated_at"),
+            (std::vector<std::string>{"state", "activated_at"}));
+  EXPECT_EQ(db.index_columns("ix_alarm_events_listed"), std::vector<std::string>{"listed"});
+  if (GetParam() == backend_kind::sqlite) {
+    // Nothing left of the rebuild, and AUTOINCREMENT's high-water mark carried over.
+    const auto tables = db.tables();
+    EXPECT_EQ(std::count(tables.begin(), tables.end(), "alarm_events_new"), 0);
+    EXPECT_EQ(db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'alarm_events'"), 40);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_sequence WHERE name = 'alarm_events_new'"), 0);
+  }
+
+  // An edge node's alarm is stored and restored like any other.
+  alarm_event_record node = raised_event(41, t0 + 50, "site-a", "HIGH");
+  node.origin = "node_comm";
+  node.slot = -1;
+  node.source_rule_id = 0;
+  node.message = "Edge node 'site-a' is not communicating";
+  alarm_state_batch batch;
+  batch.events = {node};
+  store_->save_alarm_state(batch);
+  alarm_restore restore = store_->load_alarm_state();
+  ASSERT_EQ(restore.listed_events.size(), 3U);
+  EXPECT_EQ(restore.next_event_id, 42);
+  bool found = false;
+  for (const alarm_event_record& listed : restore.listed_events)
+    if (listed.id == 41) {
+      expect_same_event(listed, node);
+      found = true;
+    }
+  EXPECT_TRUE(found);
+
+  // The other constraints came through the rebuild: the CHECKs, and the rule reference that is
+  // set NULL when its rule goes.
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET origin = 'node' WHERE id = 41"));
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET severity = 'SEVERE' WHERE id = 1"));
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET state = 'RAISED' WHERE id = 1"));
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET listed = NULL WHERE id = 1"));
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET rtu_station = NULL WHERE id = 1"));
+  EXPECT_ANY_THROW(db.exec("UPDATE alarm_events SET alarm_rule_id = 99 WHERE id = 1"));
+  store_->delete_alarm_rule(1, make_audit("alarm_rule_delete"));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM alarm_events WHERE id = 1 AND alarm_rule_id IS NULL"),
+            1);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, alarm_store_test,
                          ::testing::Values(backend_kind::sqlite, backend_kind::postgresql),
                          [](const ::testing::TestParamInfo<backend_kind>& param) {
                            return to_string(param.param);
                          });
 INSTANTIATE_TEST_SUITE_P(backends, alarm_migration_test,
+                         ::testing::Values(backend_kind::sqlite, backend_kind::postgresql),
+                         [](const ::testing::TestParamInfo<backend_kind>& param) {
+                           return to_string(param.param);
+                         });
+
+INSTANTIATE_TEST_SUITE_P(backends, node_comm_migration_test,
                          ::testing::Values(backend_kind::sqlite, backend_kind::postgresql),
                          [](const ::testing::TestParamInfo<backend_kind>& param) {
                            return to_string(param.param);
