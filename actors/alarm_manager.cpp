@@ -28,6 +28,8 @@ using json = nlohmann::ordered_json;
 
 constexpr auto storage_timeout = std::chrono::seconds(15);
 constexpr std::int64_t day_ms = 86'400'000;
+/// alarm_events.rtu_station is VARCHAR(32), and the registry takes no longer node name.
+constexpr std::size_t max_node_name = 32;
 
 // --- conversions between the rows and the evaluator's vocabulary ---
 
@@ -89,7 +91,20 @@ core::alarm_origin origin_of(const std::string& text) {
     return core::alarm_origin::point_comm;
   if (text == "rtu_comm")
     return core::alarm_origin::rtu_comm;
+  if (text == "node_comm")
+    return core::alarm_origin::node_comm;
   return core::alarm_origin::rule;
+}
+
+/// Whether a row is an edge node's alarm: its rtu_station is the node's name, not an RTU's.
+bool is_node_alarm(const alarm_event_record& row) {
+  return row.origin == core::to_string(core::alarm_origin::node_comm);
+}
+
+/// The station a live message of the row is filtered by: none for a node's alarm, which every
+/// client sees (as node_state), whatever RTUs it follows.
+std::string filter_station(const alarm_event_record& row) {
+  return is_node_alarm(row) ? std::string() : row.rtu_station;
 }
 
 caf::error error_of(const core::alarm_outcome& outcome) {
@@ -135,7 +150,7 @@ json nullable_id(std::int64_t id) {
 }
 
 void announce_raised(self_ptr self, const alarm_event_record& row) {
-  announce(self, "alarm_raised", row.rtu_station,
+  announce(self, "alarm_raised", filter_station(row),
            json{{"alarm_id", row.id},
                 {"alarm_rule_id", nullable_id(row.alarm_rule_id)},
                 {"rtu_station", row.rtu_station},
@@ -145,6 +160,7 @@ void announce_raised(self_ptr self, const alarm_event_record& row) {
                 {"message", row.message},
                 {"value", nullable(row.has_value, row.value_at_activation)},
                 {"origin", row.origin},
+                {"node", is_node_alarm(row) ? json(row.rtu_station) : json()},
                 {"activated_at", core::format_iso8601(row.activated_at)}});
 }
 
@@ -320,13 +336,13 @@ void take(self_ptr self, const std::vector<core::alarm_transition>& transitions,
             st.config.raise_latency->record(core::steady_us() - produced_at_us);
           note_annunciation(self, t.at_ms);
         } else if (t.kind == kind::acknowledged) {
-          announce(self, "alarm_acknowledged", row.rtu_station,
+          announce(self, "alarm_acknowledged", filter_station(row),
                    json{{"alarm_id", row.id},
                         {"acknowledged_by", row.acknowledged_by},
                         {"state", row.state},
                         {"acknowledged_at", core::format_iso8601(row.acknowledged_at)}});
         } else {
-          announce(self, "alarm_cleared", row.rtu_station,
+          announce(self, "alarm_cleared", filter_station(row),
                    json{{"alarm_id", row.id},
                         {"state", row.state},
                         {"cleared_at", core::format_iso8601(row.cleared_at)},
@@ -616,6 +632,16 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
              self->state.evaluator.on_rtu_state(event.station, event.new_state, core::now_ms()));
       },
       [](const actuator_batch&) {},
+      // --- from the node registry: an edge node's link lost (reachable false) or back ---
+      // The reason (the link's own words, such as a heartbeat timeout) is not in the alarm: its
+      // message stays one text per node, and the node's page and node_state give the reason.
+      [self](node_atom, const std::string& node, bool reachable, const std::string&) {
+        if (node.empty() || node.size() > max_node_name) {
+          spdlog::warn("alarms: ignored the link state of a node named '{}'", node);
+          return;
+        }
+        take(self, self->state.evaluator.on_node_link(node, reachable, core::now_ms()));
+      },
       // --- alarm_api: the active list and acknowledgment ---
       [self](caf::get_atom, alarms_atom, const std::string& severity, const std::string& station,
              const std::string& state) -> caf::result<std::vector<alarm_event_record>> {
@@ -946,7 +972,8 @@ caf::behavior alarm_manager(caf::stateful_actor<alarm_manager_state>* self,
         for (const auto& [occurrence, row] : st.open) {
           ++by_severity[row.severity];
           ++by_state[row.state];
-          ++by_rtu[row.rtu_station];
+          if (!is_node_alarm(row))  // a node is not an RTU, even one of the same name
+            ++by_rtu[row.rtu_station];
         }
         out.by_severity.assign(by_severity.begin(), by_severity.end());
         out.by_state.assign(by_state.begin(), by_state.end());

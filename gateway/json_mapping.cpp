@@ -224,6 +224,10 @@ nlohmann::json text_or_null(const std::string& s) {
 }  // namespace
 
 nlohmann::json to_json(const alarm_event_record& event) {
+  // An edge node's communication alarm names the node in rtu_station too; "node" says that it is
+  // a node's name (null for every other alarm).
+  nlohmann::json node =
+      event.origin == "node_comm" ? nlohmann::json(event.rtu_station) : nlohmann::json();
   return {{"id", event.id},
           {"alarm_rule_id",
            event.alarm_rule_id > 0 ? nlohmann::json(event.alarm_rule_id) : nlohmann::json()},
@@ -240,6 +244,7 @@ nlohmann::json to_json(const alarm_event_record& event) {
           {"cleared_at", time_json(event.cleared_at)},
           {"note", text_or_null(event.note)},
           {"origin", event.origin},
+          {"node", std::move(node)},
           {"suppressed_by", text_or_null(event.suppressed_by)}};
 }
 

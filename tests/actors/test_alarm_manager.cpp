@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -188,6 +189,47 @@ class AlarmManagerTest : public ::testing::Test {
             caf::after(50ms) >> [&] { more = false; });
       if (got)
         return got;
+    }
+    return std::nullopt;
+  }
+
+  /// What the node registry sends when an edge node's link is lost (reachable false) or back: a
+  /// dynamically typed message to the actor registered as names::alarms.
+  void link(const std::string& node, bool reachable, const std::string& reason = "") {
+    caf::anon_send(manager, node_atom::value, node, reachable, reason);
+  }
+
+  /// The next live message of `type` within `timeout`, whole (with the station it is filtered by).
+  std::optional<live_message> next_message(const std::string& type,
+                                           std::chrono::milliseconds timeout = 3s) {
+    std::optional<live_message> got;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!got && std::chrono::steady_clock::now() < deadline)
+      self->receive(
+          [&](live_message& msg) {
+            if (msg.type == type)
+              got = std::move(msg);
+          },
+          caf::after(50ms) >> [] {});
+    return got;
+  }
+
+  std::vector<alarm_event_record> list() {
+    auto rows = ask<std::vector<alarm_event_record>>(caf::get_atom::value, alarms_atom::value,
+                                                     std::string(), std::string(), std::string());
+    EXPECT_TRUE(rows) << to_string(rows.error());
+    return rows ? *rows : std::vector<alarm_event_record>{};
+  }
+
+  /// The stored row `id` once `done` holds for it (the manager writes with its next tick).
+  std::optional<alarm_event_record> stored(
+      std::int64_t id, const std::function<bool(const alarm_event_record&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& row : history())
+        if (row.id == id && done(row))
+          return row;
+      std::this_thread::sleep_for(20ms);
     }
     return std::nullopt;
   }
@@ -418,6 +460,105 @@ TEST_F(AlarmManagerTest, RefusesAnInvalidRuleAndKeepsTheRulesAsTheyWere) {
   auto missing = ask<alarm_rule_record>(caf::get_atom::value, alarm_rule_atom::value, stored->id);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), static_cast<std::uint8_t>(errc::not_found));
+}
+
+TEST_F(AlarmManagerTest, AnEdgeNodesLostLinkRaisesItsAlarmAtOnceAndItsReturnClearsIt) {
+  start_manager();
+  const auto lost_at = core::now_ms();
+  link("site-a", false, "heartbeat timeout");
+  auto raised = next_message("alarm_raised");
+  ASSERT_TRUE(raised);
+  EXPECT_EQ(raised->rtu, "");  // every client sees it, whatever RTUs it follows
+  const auto data = nlohmann::json::parse(raised->data);
+  const auto id = data["alarm_id"].get<std::int64_t>();
+  EXPECT_EQ(data["origin"], "node_comm");
+  EXPECT_EQ(data["node"], "site-a");
+  EXPECT_EQ(data["rtu_station"], "site-a");
+  EXPECT_EQ(data["slot"], -1);
+  EXPECT_EQ(data["severity"], "HIGH");
+  EXPECT_EQ(data["state"], "ACTIVE");
+  EXPECT_EQ(data["message"], "Edge node 'site-a' is not communicating");
+  EXPECT_TRUE(data["alarm_rule_id"].is_null());
+  EXPECT_TRUE(data["value"].is_null());
+  // No on-delay: raised when the registry tells, not seconds later.
+  EXPECT_LT(core::now_ms() - lost_at, 1000);
+
+  auto listed = list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, id);
+  EXPECT_EQ(listed[0].origin, "node_comm");
+  EXPECT_EQ(listed[0].rtu_station, "site-a");
+  EXPECT_EQ(listed[0].slot, -1);
+  auto stats = ask<alarm_statistics>(caf::get_atom::value, stats_atom::value, alarm_atom::value);
+  ASSERT_TRUE(stats) << to_string(stats.error());
+  EXPECT_EQ(stats->unacknowledged, 1);
+  EXPECT_TRUE(stats->by_rtu.empty());  // a node is not an RTU
+  // Told again: nothing new.
+  link("site-a", false, "heartbeat timeout");
+  EXPECT_FALSE(next_message("alarm_raised", 300ms));
+
+  auto acked =
+      ask<alarm_event_record>(ack_atom::value, id, std::string("router rebooting"), operator_);
+  ASSERT_TRUE(acked) << to_string(acked.error());
+  EXPECT_EQ(acked->state, "ACKNOWLEDGED");
+  EXPECT_EQ(acked->origin, "node_comm");
+  auto ack_message = next_message("alarm_acknowledged");
+  ASSERT_TRUE(ack_message);
+  EXPECT_EQ(ack_message->rtu, "");
+
+  link("site-a", true);
+  auto cleared = next_message("alarm_cleared");
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(cleared->rtu, "");
+  EXPECT_EQ(nlohmann::json::parse(cleared->data)["alarm_id"], id);
+  EXPECT_TRUE(list().empty());
+  auto row = stored(id, [](const alarm_event_record& r) { return r.state == "CLEARED"; });
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->origin, "node_comm");
+  EXPECT_EQ(row->rtu_station, "site-a");
+  EXPECT_EQ(row->slot, -1);
+  EXPECT_EQ(row->severity, "HIGH");
+  EXPECT_EQ(row->alarm_rule_id, 0);
+  EXPECT_EQ(row->source_rule_id, 0);
+  EXPECT_FALSE(row->has_value);
+  EXPECT_EQ(row->message, "Edge node 'site-a' is not communicating");
+  EXPECT_EQ(row->acknowledged_by, "op");
+  EXPECT_EQ(row->note, "router rebooting");
+  EXPECT_NE(row->cleared_at, 0);
+  EXPECT_FALSE(row->listed);
+}
+
+TEST_F(AlarmManagerTest, AnEdgeNodesAlarmSurvivesARestartAndIsNotRaisedTwice) {
+  start_manager();
+  link("site-a", false, "connection reset");
+  auto raised = next_message("alarm_raised");
+  ASSERT_TRUE(raised);
+  const auto id = nlohmann::json::parse(raised->data)["alarm_id"].get<std::int64_t>();
+  ASSERT_TRUE(stored(id, [](const alarm_event_record& r) { return r.listed; }));
+
+  stop_manager();
+  start_manager();
+  auto listed = list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, id);
+  EXPECT_EQ(listed[0].origin, "node_comm");
+  EXPECT_EQ(listed[0].state, "ACTIVE");
+  // Still lost: not raised again. Back, then lost again before anyone acknowledged: the same
+  // alarm, announced again (RTNUN -> UNACK).
+  link("site-a", false, "connection reset");
+  EXPECT_FALSE(next_message("alarm_raised", 300ms));
+  link("site-a", true);
+  auto cleared = next_message("alarm_cleared");
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(nlohmann::json::parse(cleared->data)["alarm_id"], id);
+  listed = list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].state, "CLEARED");
+  link("site-a", false, "connection reset");
+  auto again = next_message("alarm_raised");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(nlohmann::json::parse(again->data)["alarm_id"], id);
+  EXPECT_EQ(history().size(), 1u);
 }
 
 }  // namespace
