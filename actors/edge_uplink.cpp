@@ -255,6 +255,16 @@ class placement_round {
 
 void place_rtus(self_ptr self, std::vector<rtu_record> assigned);
 
+/// The PID loops the central node assigned, to this node's loop manager (after the RTUs).
+void hand_over_loops(self_ptr self) {
+  auto& st = self->state;
+  auto manager = lookup<pid_api>(self->system(), names::pid);
+  if (!st.assigned_loops || st.placing || !manager)
+    return;
+  self->send(manager, assign_atom::value, std::move(*st.assigned_loops));
+  st.assigned_loops.reset();
+}
+
 placement_round::~placement_round() {
   auto& st = self_->state;
   st.placing = false;
@@ -263,6 +273,7 @@ placement_round::~placement_round() {
     st.next_placement.reset();
     place_rtus(self_, std::move(next));
   }
+  hand_over_loops(self_);
 }
 
 /// The argument type of a one-argument function object (CAF deduces a response handler's
@@ -388,6 +399,15 @@ edge_uplink_actor::behavior_type edge_uplink(self_ptr self, edge_uplink_config c
   connect(self);
   return {
       [self](assign_atom, std::vector<rtu_record>& rtus) { place_rtus(self, std::move(rtus)); },
+      [self](assign_atom, std::vector<pid_loop_record>& loops) {
+        self->state.assigned_loops = std::move(loops);
+        hand_over_loops(self);
+      },
+      [self](pid_atom, std::vector<pid_snapshot>& reports) {
+        auto& link = self->state;
+        if (link.central && !link.connecting)
+          self->send(link.central, pid_atom::value, link.config.node_name, std::move(reports));
+      },
       [self](heartbeat_atom, timestamp_ms sent) -> caf::result<timestamp_ms, edge_status> {
         const auto now = self->state.buffer->stats();
         return {sent, edge_status{now.entries, now.dropped, now.bytes}};

@@ -45,11 +45,10 @@ using uplink_tick_atom = caf::atom_constant<caf::atom("uptick")>;
 using uplink_connect_atom = caf::atom_constant<caf::atom("upconnect")>;
 
 /// The uplink's own messages besides what the central node may send it.
-using edge_uplink_actor =
-    edge_agent_api::extend<caf::reacts_to<uplink_tick_atom>,
-                           caf::reacts_to<uplink_connect_atom, std::uint64_t>,
-                           caf::reacts_to<subscribe_atom>, caf::reacts_to<sample_batch>,
-                           caf::reacts_to<rtu_event>, caf::reacts_to<actuator_batch>>;
+using edge_uplink_actor = edge_agent_api::extend<
+    caf::reacts_to<uplink_tick_atom>, caf::reacts_to<uplink_connect_atom, std::uint64_t>,
+    caf::reacts_to<subscribe_atom>, caf::reacts_to<sample_batch>, caf::reacts_to<rtu_event>,
+    caf::reacts_to<actuator_batch>, caf::reacts_to<pid_atom, std::vector<pid_snapshot>>>;
 
 struct edge_uplink_state {
   static inline const char* name = "edge_uplink";
@@ -69,6 +68,9 @@ struct edge_uplink_state {
   std::mt19937_64 rng{std::random_device{}()};
   bool placing = false;                                   // a placement of RTUs is under way
   std::optional<std::vector<rtu_record>> next_placement;  // the latest that came meanwhile
+  // The PID loops the central node assigned, handed to the loop manager once the RTUs they use
+  // are placed.
+  std::optional<std::vector<pid_loop_record>> assigned_loops;
 };
 
 /// An edge node's link to the central node (docs/nodes.md). Everything the node's field bus
@@ -76,8 +78,9 @@ struct edge_uplink_state {
 /// SQLite file: it survives a crash), and forwarded to the central node's registry: at once while
 /// the link is up, and in order from the buffer after a link loss, beside the live packets. A
 /// packet leaves the buffer when the central node acknowledges it. The uplink joins (and joins
-/// again after any loss, with backoff) through CAF's middleman, and carries out the RTU placement
-/// the central node sends on the node's own RTU fleet. Runs detached: the buffer blocks on disk.
+/// again after any loss, with backoff) through CAF's middleman, carries out the RTU placement
+/// the central node sends on the node's own RTU fleet, hands the node's PID loops to its loop
+/// manager and their reports to the central node. Runs detached: the buffer blocks on disk.
 edge_uplink_actor::behavior_type edge_uplink(
     edge_uplink_actor::stateful_pointer<edge_uplink_state> self, edge_uplink_config config);
 

@@ -59,7 +59,24 @@ void publish_rtu_state(self_ptr self, const rtu_event& event) {
   tell(self, names::rtus, event);
 }
 
-/// Sends the node the RTUs placed on it, as the RTU fleet has them now.
+/// Sends the node the PID loops that run on it (after its RTUs: the loops use them).
+void send_loops(self_ptr self, const std::string& node) {
+  auto loops = lookup<pid_api>(self->system(), names::pid);
+  if (!loops)
+    return;  // the loop manager sends them when it starts
+  self->request(loops, fleet_timeout, caf::get_atom::value, pid_atom::value, node_atom::value, node)
+      .then(
+          [self, node](std::vector<pid_loop_record>& placed) {
+            auto found = self->state.nodes.find(node);
+            if (found != self->state.nodes.end() && found->second.agent)
+              self->send(found->second.agent, assign_atom::value, std::move(placed));
+          },
+          [node](caf::error& err) {
+            spdlog::warn("nodes: cannot read the PID loops of '{}': {}", node, to_string(err));
+          });
+}
+
+/// Sends the node the RTUs placed on it, as the RTU fleet has them now, then its PID loops.
 void send_assignment(self_ptr self, const std::string& node) {
   auto fleet = lookup<rtus_api>(self->system(), names::rtus);
   if (!fleet)
@@ -78,8 +95,10 @@ void send_assignment(self_ptr self, const std::string& node) {
             e.info.rtus.clear();
             for (const auto& rtu : placed)
               e.info.rtus.push_back(rtu.station_name);
-            if (e.agent)
-              self->send(e.agent, assign_atom::value, std::move(placed));
+            if (!e.agent)
+              return;
+            self->send(e.agent, assign_atom::value, std::move(placed));
+            send_loops(self, node);
           },
           [node](caf::error& err) {
             spdlog::warn("nodes: cannot read the RTUs placed on '{}': {}", node, to_string(err));
@@ -108,6 +127,7 @@ void link_lost(self_ptr self, entry& e, const std::string& reason) {
   spdlog::error("node '{}' ({}): link lost: {}", info.name, info.address, reason);
   info.state = node_state::offline;
   info.reason = reason;
+  tell(self, names::alarms, node_atom::value, info.name, false, reason);
   e.agent = nullptr;
   e.fleet = nullptr;
   ++e.generation;
@@ -241,6 +261,7 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
               spdlog::warn("nodes: cannot read the RTU placements: {}", to_string(err));
             });
   self->send(self, node_tick_atom::value);
+  self->delayed_send(self, self->state.config.join_grace, node_grace_atom::value);
 
   return {
       [self](join_atom, node_hello& hello, edge_agent_api& agent,
@@ -281,6 +302,7 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
                   announce(self, found->second.info);
                 },
                 [](caf::error&) {});
+        tell(self, names::alarms, node_atom::value, hello.name, true, std::string());
         tell(self, names::rtus, node_atom::value, hello.name, e.fleet);
         send_assignment(self, hello.name);
         restore_rtu_states(self, hello.name);
@@ -308,6 +330,13 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
         e.info.last_seen = core::now_ms();
         return node_ack{highest};
       },
+      [self](pid_atom, const std::string& node, std::vector<pid_snapshot>& reports) {
+        auto found = self->state.nodes.find(node);
+        const auto peer = self->current_sender() ? self->current_sender()->node() : caf::node_id{};
+        if (found == self->state.nodes.end() || !found->second.agent || found->second.peer != peer)
+          return;
+        tell(self, names::pid, pid_atom::value, node, std::move(reports));
+      },
       [self](caf::get_atom, nodes_atom) {
         std::vector<node_info> out;
         for (const auto& [name, e] : self->state.nodes)
@@ -332,6 +361,13 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
         return {node_registry_state::name, mailbox_depth(self), 0};
       },
       [self](node_tick_atom) { heartbeat(self); },
+      // A node with RTUs placed on it that has not joined since wtcd started is as lost as one
+      // whose link broke (an alarm restored from before the restart stays as it is).
+      [self](node_grace_atom) {
+        for (const auto& [name, e] : self->state.nodes)
+          if (e.info.state == node_state::offline && e.info.joined_at == 0)
+            tell(self, names::alarms, node_atom::value, name, false, e.info.reason);
+      },
       [self](node_age_atom, const std::string& node, std::uint64_t generation) {
         auto found = self->state.nodes.find(node);
         if (found == self->state.nodes.end() || found->second.generation != generation ||

@@ -16,11 +16,14 @@ namespace wtc {
 
 using node_tick_atom = caf::atom_constant<caf::atom("nodetick")>;
 using node_age_atom = caf::atom_constant<caf::atom("nodeage")>;
+using node_grace_atom = caf::atom_constant<caf::atom("nodegrace")>;
 
-/// The registry's own timers besides its API: the heartbeat round, and a node's values ageing.
+/// The registry's own timers besides its API: the heartbeat round, a node's values ageing, and
+/// the end of the grace the nodes have to join after wtcd starts.
 using node_registry_actor =
     node_registry_api::extend<caf::reacts_to<node_tick_atom>,
-                              caf::reacts_to<node_age_atom, std::string, std::uint64_t>>;
+                              caf::reacts_to<node_age_atom, std::string, std::uint64_t>,
+                              caf::reacts_to<node_grace_atom>>;
 
 struct node_registry_config {
   /// The middleman that carries the edges' connections (TLS or plain): asked for a peer's
@@ -30,6 +33,9 @@ struct node_registry_config {
   std::chrono::milliseconds heartbeat_interval{1000};
   /// After a link loss, the node's last values are shown UNCERTAIN at once and BAD after this.
   std::chrono::milliseconds bad_after{5000};
+  /// A node with RTUs placed on it that has not joined this long after wtcd started raises its
+  /// communication alarm (an edge retries every 15 s at most).
+  std::chrono::milliseconds join_grace{std::chrono::seconds(60)};
 };
 
 struct node_registry_state {

@@ -154,23 +154,8 @@ void publish(self_ptr self, const core::pid_result& r) {
   if (!changed && now_us - st.published_at_us < us_of(st.config.publish_interval))
     return;
   st.published_at_us = now_us;
-  if (auto hub = lookup<live_hub_api>(self->system(), names::live_hub)) {
-    live_message msg;
-    msg.type = "pid_update";
-    msg.rtu = st.config.loop.input_rtu;
-    msg.key = "p|" + std::to_string(st.config.loop.id);
-    nlohmann::ordered_json data{{"loop_id", snap.loop_id},
-                                {"name", st.config.loop.name},
-                                {"pv", snap.has_pv ? nlohmann::json(snap.pv) : nlohmann::json()},
-                                {"sp", snap.sp},
-                                {"cv", snap.cv},
-                                {"mode", snap.mode},
-                                {"status", snap.status},
-                                {"timestamp", core::format_iso8601(snap.at)}};
-    msg.data = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    msg.produced_at_us = steady_us();
-    caf::anon_send(hub, std::move(msg));
-  }
+  if (auto hub = lookup<live_hub_api>(self->system(), names::live_hub))
+    caf::anon_send(hub, pid_update_message(st.config.loop, snap));
 }
 
 void scan(self_ptr self) {
@@ -229,6 +214,24 @@ caf::result<pid_snapshot> change(self_ptr self, const pid_loop_patch& patch) {
 }
 
 }  // namespace
+
+live_message pid_update_message(const pid_loop_record& loop, const pid_snapshot& snap) {
+  live_message msg;
+  msg.type = "pid_update";
+  msg.rtu = loop.input_rtu;
+  msg.key = "p|" + std::to_string(loop.id);
+  nlohmann::ordered_json data{{"loop_id", snap.loop_id},
+                              {"name", loop.name},
+                              {"pv", snap.has_pv ? nlohmann::json(snap.pv) : nlohmann::json()},
+                              {"sp", snap.sp},
+                              {"cv", snap.cv},
+                              {"mode", snap.mode},
+                              {"status", snap.status},
+                              {"timestamp", core::format_iso8601(snap.at)}};
+  msg.data = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  msg.produced_at_us = steady_us();
+  return msg;
+}
 
 core::pid_settings settings_of(const pid_loop_record& loop, std::chrono::milliseconds scan_period) {
   core::pid_settings s;

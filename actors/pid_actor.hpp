@@ -16,6 +16,7 @@
 #include "core/pid.hpp"
 #include "messages/control_types.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/live.hpp"
 #include "messages/loop_timing.hpp"
 
 namespace wtc {
@@ -92,6 +93,9 @@ struct pid_actor_state {
 /// answered with (track_atom, setpoint) while this loop is not in CASCADE, so that the outer loop
 /// follows it.
 caf::behavior pid_actor(caf::stateful_actor<pid_actor_state>* self, pid_actor_config config);
+
+/// The `pid_update` message of the live stream for what `loop` is doing.
+live_message pid_update_message(const pid_loop_record& loop, const pid_snapshot& snap);
 
 /// The algorithm's settings for a pid_loops row; throws std::invalid_argument on a mode or an
 /// action the row cannot hold (the schema's CHECKs exclude them).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "actors/mailbox_depth.hpp"
 #include "actors/scan_clock.hpp"
 #include "actors/storage_access.hpp"
+#include "core/pid_placement.hpp"
 #include "core/time.hpp"
 #include "messages/errors.hpp"
 
@@ -132,10 +134,14 @@ void wire_cascades(self_ptr self) {
   }
 }
 
+bool runs_here(self_ptr self, const member& m) {
+  return self->state.config.follower || m.view.node == central_node;
+}
+
 void start_loop(self_ptr self, member& m) {
   const auto& loop = m.view.loop;
   m.view.live = idle_snapshot(loop);
-  if (!loop.enabled)
+  if (!loop.enabled || !runs_here(self, m))
     return;
   pid_actor_config c;
   c.loop = loop;
@@ -161,6 +167,96 @@ void stop_loop(self_ptr self, member& m) {
   m.handle = nullptr;
 }
 
+/// The RTUs' cycle times (the default scan periods) and nodes (where loops run).
+void take_rtus(self_ptr self, const std::vector<rtu_record>& rtus) {
+  auto& st = self->state;
+  st.cycle_ms.clear();
+  st.rtu_nodes.clear();
+  for (const auto& rtu : rtus) {
+    st.cycle_ms[rtu.station_name] = rtu.cycle_time_ms;
+    st.rtu_nodes[rtu.station_name] = rtu.node;
+  }
+}
+
+/// The central node: moves every loop to where core::place_pid_loops says it runs, stopping it
+/// here or starting it here; returns the edge nodes whose loops changed.
+std::set<std::string> place(self_ptr self) {
+  auto& st = self->state;
+  std::set<std::string> changed;
+  if (st.config.follower)
+    return changed;
+  std::vector<pid_loop_record> loops;
+  loops.reserve(st.loops.size());
+  for (const auto& [id, m] : st.loops)
+    loops.push_back(m.view.loop);
+  const std::string central{central_node};
+  const auto placed = core::place_pid_loops(loops, st.rtu_nodes, central);
+  bool moved = false;
+  for (auto& [id, m] : st.loops) {
+    const auto& node = placed.at(id);
+    if (node == m.view.node)
+      continue;
+    moved = true;
+    for (const std::string& side : {m.view.node, node})
+      if (!side.empty() && side != central)
+        changed.insert(side);
+    if (!m.view.node.empty())
+      spdlog::info("pid loop '{}': runs on node '{}' now (was '{}')", m.view.loop.name, node,
+                   m.view.node);
+    stop_loop(self, m);
+    m.view.loop = live_record(m);
+    m.view.node = node;
+    m.heard_at = core::now_ms();
+    start_loop(self, m);
+  }
+  if (moved)
+    wire_cascades(self);
+  return changed;
+}
+
+/// Has the node registry send these nodes their loops again.
+void reassign(self_ptr self, const std::set<std::string>& nodes) {
+  auto registry = lookup<node_registry_api>(self->system(), names::nodes);
+  if (!registry)
+    return;
+  for (const auto& node : nodes)
+    self->send(registry, assign_atom::value, node);
+}
+
+caf::error node_unreachable(const member& m) {
+  return make_error(errc::unavailable,
+                    "PID loop " + std::to_string(m.view.loop.id) + " runs on node '" + m.view.node +
+                        "', which is not connected: it keeps running there with its settings; "
+                        "change it when the node is back");
+}
+
+/// Runs `next` if loop `id` runs here or its node is online; else answers 503.
+template <class Next>
+void when_reachable(self_ptr self, caf::response_promise promise, std::int64_t id, Next next) {
+  auto found = self->state.loops.find(id);
+  if (found == self->state.loops.end() || runs_here(self, found->second)) {
+    next();
+    return;
+  }
+  auto registry = lookup<node_registry_api>(self->system(), names::nodes);
+  if (!registry) {
+    promise.deliver(node_unreachable(found->second));
+    return;
+  }
+  self->request(registry, storage_timeout, caf::get_atom::value, node_atom::value,
+                found->second.view.node)
+      .then(
+          [self, promise, id, next](const node_info& info) mutable {
+            auto again = self->state.loops.find(id);
+            if (again != self->state.loops.end() && !runs_here(self, again->second) &&
+                info.state != node_state::online)
+              promise.deliver(node_unreachable(again->second));
+            else
+              next();
+          },
+          [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+}
+
 /// Storage's answer to a change, then the loop restarted or reconfigured, then the reply.
 void apply_stored(self_ptr self, caf::response_promise promise, pid_loop_record stored,
                   const pid_loop_patch& patch) {
@@ -173,6 +269,19 @@ void apply_stored(self_ptr self, caf::response_promise promise, pid_loop_record 
   auto& m = found->second;
   m.view.loop = stored;
   m.saved = {stored.id, stored.output, stored.setpoint, stored.mode};
+  auto nodes = place(self);  // another RTU may move it
+  if (!runs_here(self, m)) {
+    // Shown as stored at once; the node's next report says what it does with it.
+    m.view.live.sp = stored.setpoint;
+    m.view.live.mode = stored.mode;
+    if (stored.mode == "MANUAL" && stored.has_output)
+      m.view.live.cv = stored.output;
+    nodes.insert(m.view.node);
+    reassign(self, nodes);
+    promise.deliver(m.view);
+    return;
+  }
+  reassign(self, nodes);
   if ((patch.fields & pid_field::wiring) != 0 || !m.handle) {
     stop_loop(self, m);
     start_loop(self, m);
@@ -230,6 +339,154 @@ void persist(self_ptr self) {
     self->send(storage, pid_output_atom::value, std::move(changed));
 }
 
+caf::error configured_centrally() {
+  return make_error(errc::conflict,
+                    "this is an edge node: its PID loops are configured on the central node");
+}
+
+constexpr const char* node_offline_status = "NODE_OFFLINE";
+
+/// The central node: a loop on an edge node that has not reported for a while is shown as such
+/// (it keeps running there, unseen).
+void notice_silent_nodes(self_ptr self) {
+  const auto now = core::now_ms();
+  const auto silence = self->state.config.node_silence.count();
+  auto hub = lookup<live_hub_api>(self->system(), names::live_hub);
+  for (auto& [id, m] : self->state.loops) {
+    if (runs_here(self, m) || !m.view.loop.enabled || m.view.live.status == node_offline_status ||
+        now - m.heard_at < silence)
+      continue;
+    m.view.live.status = node_offline_status;
+    if (hub)
+      self->send(hub, pid_update_message(m.view.loop, m.view.live));
+  }
+}
+
+/// An edge node: what its loops do, to the central node through the uplink (dropped while the
+/// link is down: the next report is as good).
+void report_to_central(self_ptr self) {
+  auto uplink = caf::actor_cast<caf::actor>(self->system().registry().get(names::uplink));
+  if (!uplink || self->state.loops.empty())
+    return;
+  std::vector<pid_snapshot> reports;
+  reports.reserve(self->state.loops.size());
+  for (const auto& [id, m] : self->state.loops)
+    reports.push_back(m.view.live);
+  self->send(uplink, pid_atom::value, std::move(reports));
+}
+
+/// An edge node: runs `rows` (stored already) as the loops of this node; loops not among them
+/// stop. A running loop takes what changed without a restart unless its wiring changed.
+void run_assigned(self_ptr self, const std::vector<pid_loop_record>& rows) {
+  auto& loops = self->state.loops;
+  std::set<std::int64_t> assigned;
+  for (const auto& row : rows) {
+    assigned.insert(row.id);
+    auto& m = loops[row.id];
+    const bool added = m.view.loop.id == 0;
+    const auto patch = added ? pid_loop_patch{} : changes_to(live_record(m), row);
+    m.view.loop = row;
+    m.saved = {row.id, row.output, row.setpoint, row.mode};
+    if (added) {
+      spdlog::info("pid loop '{}' ({}): assigned to this node", row.name, row.id);
+      start_loop(self, m);
+      continue;
+    }
+    if (patch.fields == 0)
+      continue;
+    spdlog::info("pid loop '{}' ({}): changed by the central node: {}", row.name, row.id,
+                 describe(patch));
+    if (patch.sets(pid_field::wiring) || !m.handle) {
+      stop_loop(self, m);
+      start_loop(self, m);
+      continue;
+    }
+    self->request(m.handle, storage_timeout, caf::update_atom::value, patch)
+        .then(
+            [self, id = row.id](pid_snapshot& snap) {
+              auto again = self->state.loops.find(id);
+              if (again != self->state.loops.end())
+                again->second.view.live = std::move(snap);
+            },
+            [self, id = row.id](caf::error& err) {
+              spdlog::error("pid loop {}: the running loop refused the central node's change: {}",
+                            id, self->system().render(err));
+              auto again = self->state.loops.find(id);
+              if (again != self->state.loops.end()) {
+                stop_loop(self, again->second);
+                start_loop(self, again->second);
+                wire_cascades(self);
+              }
+            });
+  }
+  for (auto it = loops.begin(); it != loops.end();) {
+    if (assigned.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    spdlog::info("pid loop '{}' ({}): no longer on this node", it->second.view.loop.name,
+                 it->first);
+    stop_loop(self, it->second);
+    it = loops.erase(it);
+  }
+  wire_cascades(self);
+}
+
+/// An edge node: the central node's assignment, stored in this node's store (with the central
+/// node's ids: a restart without the link runs them again) and then run. A running loop keeps
+/// its own output, and its setpoint and mode unless the assignment changes them.
+void follow(self_ptr self, std::vector<pid_loop_record> assigned) {
+  auto storage = storage_of(self);
+  if (!storage) {
+    spdlog::error("pid loops: the central node's assignment is lost: storage is restarting");
+    return;
+  }
+  auto store = [self, storage, assigned = std::move(assigned)]() mutable {
+    std::vector<pid_loop_record> rows;
+    nlohmann::json ids = nlohmann::json::array();
+    for (auto& wanted : assigned) {
+      ids.push_back(wanted.id);
+      auto found = self->state.loops.find(wanted.id);
+      if (found == self->state.loops.end()) {
+        rows.push_back(std::move(wanted));
+        continue;
+      }
+      const auto running = live_record(found->second);
+      auto row = patched(running, changes_to(running, wanted));
+      row.created_at = wanted.created_at;
+      row.updated_at = wanted.updated_at;
+      rows.push_back(std::move(row));
+    }
+    request_origin central;
+    central.username = "central";
+    central.user_role = role::admin;
+    central.request_id = "node-assignment";
+    auto audit =
+        audit_of(central, "pid_assign", "pid_loop", "", nlohmann::json{{"loops", ids}}.dump());
+    self->request(storage, storage_timeout, assign_atom::value, pid_atom::value, rows,
+                  std::move(audit))
+        .then([self, rows](caf::ok_atom) { run_assigned(self, rows); },
+              [self](caf::error& err) {
+                spdlog::error("pid loops: cannot store the central node's assignment: {}",
+                              self->system().render(err));
+              });
+  };
+  // The RTUs arrived just before (the uplink hands over the loops after placing them): their
+  // cycles are the loops' default scan periods.
+  auto rtus = lookup<rtus_api>(self->system(), names::rtus);
+  if (!rtus) {
+    store();
+    return;
+  }
+  self->request(rtus, storage_timeout, caf::get_atom::value, rtus_atom::value)
+      .then(
+          [self, store](std::vector<rtu_record>& list) mutable {
+            take_rtus(self, list);
+            store();
+          },
+          [store](caf::error&) mutable { store(); });
+}
+
 /// Refreshes the RTU cycle times (the default scan periods) and the list of known RTUs, then
 /// runs `next`.
 template <class Next>
@@ -242,9 +499,7 @@ void with_rtus(self_ptr self, caf::response_promise promise, Next next) {
   self->request(rtus, storage_timeout, caf::get_atom::value, rtus_atom::value)
       .then(
           [self, next](std::vector<rtu_record>& list) mutable {
-            self->state.cycle_ms.clear();
-            for (const auto& rtu : list)
-              self->state.cycle_ms[rtu.station_name] = rtu.cycle_time_ms;
+            take_rtus(self, list);
             next();
           },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
@@ -271,9 +526,13 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
                 m.saved = {m.view.loop.id, m.view.loop.output, m.view.loop.setpoint,
                            m.view.loop.mode};
               }
-              for (auto& [id, m] : self->state.loops)
-                start_loop(self, m);
-              wire_cascades(self);
+              if (self->state.config.follower) {
+                for (auto& [id, m] : self->state.loops)
+                  start_loop(self, m);
+                wire_cascades(self);
+              } else {
+                reassign(self, place(self));  // starts the loops that run here
+              }
               spdlog::info("pid loops: {} configured", loops.size());
             },
             [self](caf::error& err) {
@@ -285,8 +544,7 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
     self->request(rtus, storage_timeout, caf::get_atom::value, rtus_atom::value)
         .await(
             [self, load_loops](std::vector<rtu_record>& list) {
-              for (const auto& rtu : list)
-                self->state.cycle_ms[rtu.station_name] = rtu.cycle_time_ms;
+              take_rtus(self, list);
               load_loops();
             },
             [self, load_loops](caf::error& err) {
@@ -330,6 +588,10 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
       },
       [self](persist_atom) {
         persist(self);
+        if (self->state.config.follower)
+          report_to_central(self);
+        else
+          notice_silent_nodes(self);
         self->delayed_send(self, self->state.config.persist_interval, persist_atom::value);
       },
       // From the loops: what they are doing.
@@ -340,6 +602,35 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
           found->second.view.live = std::move(snap);
       },
       // --- pid_api ---
+      [self](caf::get_atom, pid_atom, node_atom, const std::string& node) {
+        auto promise = self->make_response_promise();
+        with_rtus(self, promise, [self, promise, node]() mutable {
+          auto others = place(self);
+          others.erase(node);  // its loops are the answer
+          reassign(self, others);
+          std::vector<pid_loop_record> placed;
+          for (const auto& [id, m] : self->state.loops)
+            if (m.view.node == node)
+              placed.push_back(live_record(m));
+          promise.deliver(std::move(placed));
+        });
+        return promise;
+      },
+      [self](pid_atom, const std::string& node, std::vector<pid_snapshot>& reports) {
+        auto hub = lookup<live_hub_api>(self->system(), names::live_hub);
+        const auto now = core::now_ms();
+        for (auto& snap : reports) {
+          auto found = self->state.loops.find(snap.loop_id);
+          if (found == self->state.loops.end() || found->second.view.node != node)
+            continue;  // moved meanwhile
+          auto& m = found->second;
+          m.heard_at = now;
+          m.view.live = std::move(snap);
+          if (hub)
+            self->send(hub, pid_update_message(m.view.loop, m.view.live));
+        }
+      },
+      [self](assign_atom, std::vector<pid_loop_record>& loops) { follow(self, std::move(loops)); },
       [self](caf::get_atom, pid_atom, const std::string& station) {
         std::vector<pid_loop_view> out;
         for (const auto& [id, m] : self->state.loops)
@@ -356,6 +647,10 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
       },
       [self](create_atom, pid_loop_record loop, const request_origin& origin) {
         auto promise = self->make_response_promise();
+        if (self->state.config.follower) {
+          promise.deliver(configured_centrally());
+          return promise;
+        }
         with_rtus(self, promise, [self, promise, loop, origin]() mutable {
           auto storage = storage_of(self);
           if (!storage) {
@@ -379,8 +674,8 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
                     auto& m = self->state.loops[stored.id];
                     m.view.loop = stored;
                     m.saved = {stored.id, stored.output, stored.setpoint, stored.mode};
-                    start_loop(self, m);
-                    wire_cascades(self);
+                    m.view.live = idle_snapshot(stored);
+                    reassign(self, place(self));  // starts it, here or on its node
                     promise.deliver(m.view);
                   },
                   [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
@@ -391,37 +686,43 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
              const pid_loop_patch& patch, const std::string& action, const request_origin& origin) {
         auto promise = self->make_response_promise();
         auto found = self->state.loops.find(id);
+        if (self->state.config.follower) {
+          promise.deliver(configured_centrally());
+          return promise;
+        }
         if (found == self->state.loops.end() || !belongs_to(found->second.view.loop, station)) {
           promise.deliver(no_such_loop(station, id));
           return promise;
         }
-        with_rtus(self, promise, [self, promise, station, id, patch, action, origin]() mutable {
-          auto current = self->state.loops.find(id);
-          auto storage = storage_of(self);
-          if (current == self->state.loops.end()) {
-            promise.deliver(no_such_loop(station, id));
-            return;
-          }
-          if (!storage) {
-            promise.deliver(storage_restarting());
-            return;
-          }
-          const auto next = patched(live_record(current->second), patch);
-          if (patch.sets(pid_field::output) && next.mode != "MANUAL") {
-            promise.deliver(bad_loop("an output is only taken in MANUAL mode: set mode MANUAL"));
-            return;
-          }
-          if (auto why = problem_with(self, next); !why.empty()) {
-            promise.deliver(bad_loop(why));
-            return;
-          }
-          auto audit = audit_of(origin, action, "pid_loop", std::to_string(id), describe(patch));
-          self->request(storage, storage_timeout, caf::update_atom::value, next, std::move(audit))
-              .then(
-                  [self, promise, patch](pid_loop_record& stored) mutable {
-                    apply_stored(self, promise, std::move(stored), patch);
-                  },
-                  [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        when_reachable(self, promise, id, [=]() mutable {
+          with_rtus(self, promise, [self, promise, station, id, patch, action, origin]() mutable {
+            auto current = self->state.loops.find(id);
+            auto storage = storage_of(self);
+            if (current == self->state.loops.end()) {
+              promise.deliver(no_such_loop(station, id));
+              return;
+            }
+            if (!storage) {
+              promise.deliver(storage_restarting());
+              return;
+            }
+            const auto next = patched(live_record(current->second), patch);
+            if (patch.sets(pid_field::output) && next.mode != "MANUAL") {
+              promise.deliver(bad_loop("an output is only taken in MANUAL mode: set mode MANUAL"));
+              return;
+            }
+            if (auto why = problem_with(self, next); !why.empty()) {
+              promise.deliver(bad_loop(why));
+              return;
+            }
+            auto audit = audit_of(origin, action, "pid_loop", std::to_string(id), describe(patch));
+            self->request(storage, storage_timeout, caf::update_atom::value, next, std::move(audit))
+                .then(
+                    [self, promise, patch](pid_loop_record& stored) mutable {
+                      apply_stored(self, promise, std::move(stored), patch);
+                    },
+                    [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          });
         });
         return promise;
       },
@@ -429,7 +730,10 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
              const request_origin& origin) {
         auto promise = self->make_response_promise();
         auto found = self->state.loops.find(id);
-        auto storage = storage_of(self);
+        if (self->state.config.follower) {
+          promise.deliver(configured_centrally());
+          return promise;
+        }
         if (found == self->state.loops.end() || !belongs_to(found->second.view.loop, station)) {
           promise.deliver(no_such_loop(station, id));
           return promise;
@@ -443,24 +747,36 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
                                     "'): change that loop's cascade_from first"));
             return promise;
           }
-        if (!storage) {
-          promise.deliver(storage_restarting());
-          return promise;
-        }
-        self->request(storage, storage_timeout, caf::delete_atom::value, pid_atom::value, id,
-                      audit_of(origin, "pid_delete", "pid_loop", std::to_string(id),
-                               nlohmann::json{{"name", found->second.view.loop.name}}.dump()))
-            .then(
-                [self, promise, id](caf::ok_atom) mutable {
-                  auto again = self->state.loops.find(id);
-                  if (again != self->state.loops.end()) {
-                    stop_loop(self, again->second);
-                    self->state.loops.erase(again);
-                    wire_cascades(self);
-                  }
-                  promise.deliver(caf::ok_atom::value);
-                },
-                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        when_reachable(self, promise, id, [self, promise, id, origin]() mutable {
+          auto storage = storage_of(self);
+          auto current = self->state.loops.find(id);
+          if (current == self->state.loops.end()) {
+            promise.deliver(make_error(
+                errc::not_found, "PID loop " + std::to_string(id) + " was deleted meanwhile"));
+            return;
+          }
+          if (!storage) {
+            promise.deliver(storage_restarting());
+            return;
+          }
+          self->request(storage, storage_timeout, caf::delete_atom::value, pid_atom::value, id,
+                        audit_of(origin, "pid_delete", "pid_loop", std::to_string(id),
+                                 nlohmann::json{{"name", current->second.view.loop.name}}.dump()))
+              .then(
+                  [self, promise, id](caf::ok_atom) mutable {
+                    auto again = self->state.loops.find(id);
+                    if (again != self->state.loops.end()) {
+                      const auto node = again->second.view.node;
+                      stop_loop(self, again->second);
+                      self->state.loops.erase(again);
+                      wire_cascades(self);
+                      if (node != central_node)
+                        reassign(self, {node});
+                    }
+                    promise.deliver(caf::ok_atom::value);
+                  },
+                  [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        });
         return promise;
       },
       [self](stats_atom) -> actor_stats {

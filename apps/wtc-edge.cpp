@@ -1,7 +1,8 @@
-// wtc-edge: an edge node. Polls the RTUs the central node places on it (its own rtu_actors, its
-// own SQLite store, so that it keeps polling through a link loss and its own restart), and
-// forwards everything its field bus carries to the central node through a store-and-forward
-// buffer (docs/nodes.md).
+// wtc-edge: an edge node. Polls the RTUs the central node places on it and runs the PID loops
+// whose RTUs are both here (its own rtu_actors and pid_actors, its own SQLite store, so that it
+// keeps polling and controlling through a link loss and its own restart), and forwards
+// everything its field bus carries to the central node through a store-and-forward buffer
+// (docs/nodes.md).
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,7 @@
 
 #include "actors/edge_uplink.hpp"
 #include "actors/field_bus.hpp"
+#include "actors/pid_manager.hpp"
 #include "actors/root_supervisor.hpp"
 #include "actors/rtu_manager.hpp"
 #include "actors/storage_actor.hpp"
@@ -122,6 +124,13 @@ int main(int argc, char** argv) {
          };
          rtu_cfg.this_node = name;
          return sys.spawn(wtc::rtu_manager, std::move(rtu_cfg));
+       }},
+      // The PID loops whose RTUs are both on this node: the central node assigns them.
+      {wtc::names::pid,
+       [](caf::actor_system& sys) {
+         wtc::pid_manager_config pid_cfg;
+         pid_cfg.follower = true;
+         return caf::actor_cast<caf::actor>(sys.spawn(wtc::pid_manager, pid_cfg));
        }},
       // The middleman's handle is taken here, not kept in main: a handle that outlives the
       // supervisor keeps the middleman's thread, and so ~actor_system, waiting for ever.

@@ -211,6 +211,7 @@ nlohmann::json to_json(const pid_loop_view& view) {
                                        : nlohmann::json()},
           {"status", live.status},
           {"last_scan", time_json(live.at)},
+          {"node", view.node.empty() ? std::string(central_node) : view.node},
           {"created_at", time_json(loop.created_at)},
           {"updated_at", time_json(loop.updated_at)}};
 }

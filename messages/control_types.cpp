@@ -46,6 +46,22 @@ pid_loop_record patched(pid_loop_record loop, const pid_loop_patch& patch) {
   return loop;
 }
 
+pid_loop_patch changes_to(const pid_loop_record& running, const pid_loop_record& wanted) {
+  pid_loop_patch patch;
+  patch.values = wanted;
+  for_each_field([&](std::uint32_t bit, const char*, auto member) {
+    if (running.*member != wanted.*member)
+      patch.fields |= bit;
+  });
+  if (wanted.mode == "CASCADE")
+    patch.fields &= ~pid_field::setpoint;
+  const bool manual_output = wanted.mode == "MANUAL" && wanted.has_output &&
+                             (!running.has_output || running.output != wanted.output);
+  if (!manual_output)
+    patch.fields &= ~pid_field::output;
+  return patch;
+}
+
 std::string describe(const pid_loop_patch& patch) {
   auto changes = nlohmann::json::object();
   for_each_field([&](std::uint32_t bit, const char* name, auto member) {

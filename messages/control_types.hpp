@@ -79,11 +79,12 @@ typename Inspector::result_type inspect(Inspector& f, pid_snapshot& x) {
 struct pid_loop_view {
   pid_loop_record loop;
   pid_snapshot live;
+  std::string node;  // where it runs: the central node, or the edge node of its RTUs
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pid_loop_view& x) {
-  return f(x.loop, x.live);
+  return f(x.loop, x.live, x.node);
 }
 
 /// The columns a change of a loop may set, as bits of pid_loop_patch::fields.
@@ -128,6 +129,12 @@ typename Inspector::result_type inspect(Inspector& f, pid_loop_patch& x) {
 
 /// `loop` with the patch's fields set; an output sets has_output too.
 pid_loop_record patched(pid_loop_record loop, const pid_loop_patch& patch);
+
+/// The change that makes a running loop (`running`: its configuration with its live setpoint,
+/// mode and output) run as `wanted` says: every configuration field that differs; the setpoint
+/// unless the wanted mode is CASCADE (an outer loop sets it then); the output only in MANUAL (in
+/// AUTO it is the loop's own). An edge node applies the central node's assignment this way.
+pid_loop_patch changes_to(const pid_loop_record& running, const pid_loop_record& wanted);
 
 /// The fields a patch sets and their values as a JSON object, for the audit log.
 std::string describe(const pid_loop_patch& patch);

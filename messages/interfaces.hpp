@@ -222,6 +222,14 @@ using pid_api = caf::typed_actor<
                     request_origin>::with<pid_loop_view>,
     caf::replies_to<caf::delete_atom, std::string, std::int64_t,
                     request_origin>::with<caf::ok_atom>,
+    // On the central node. Node name -> the loops that run there, as the node should run them
+    // (asked by the node registry whenever the node's placement changes).
+    caf::replies_to<caf::get_atom, pid_atom, node_atom,
+                    std::string>::with<std::vector<pid_loop_record>>,
+    // From an edge node, through the node registry: what the loops running there are doing.
+    caf::reacts_to<pid_atom, std::string, std::vector<pid_snapshot>>,
+    // On an edge node, from its uplink: exactly these loops run here (the central node's).
+    caf::reacts_to<assign_atom, std::vector<pid_loop_record>>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
 
 /// The alarm manager (actors/alarm_manager): evaluates every sample against the rules, owns the
@@ -272,6 +280,8 @@ using historian_api = caf::typed_actor<
 /// central node places on its node, and answers heartbeats with its buffer's state.
 using edge_agent_api = caf::typed_actor<
     caf::reacts_to<assign_atom, std::vector<rtu_record>>,
+    // the PID loops that run on the node (sent after its RTUs)
+    caf::reacts_to<assign_atom, std::vector<pid_loop_record>>,
     caf::replies_to<heartbeat_atom, timestamp_ms>::with<timestamp_ms, edge_status>>;
 
 /// The central node's registry of edge nodes (actors/node_registry), published to the edges
@@ -282,6 +292,9 @@ using node_registry_api = caf::typed_actor<
     caf::replies_to<join_atom, node_hello, edge_agent_api, rtus_api>::with<node_ack>,
     // node name, packets in sequence -> the highest seq of them now taken
     caf::replies_to<forward_atom, std::string, std::vector<node_packet>>::with<node_ack>,
+    // node name, what its PID loops are doing (once a second, not buffered: a snapshot is stale
+    // by the time a link comes back)
+    caf::reacts_to<pid_atom, std::string, std::vector<pid_snapshot>>,
     caf::replies_to<caf::get_atom, nodes_atom>::with<std::vector<node_info>>,
     caf::replies_to<caf::get_atom, node_atom, std::string>::with<node_info>,
     // from the RTU fleet: the RTUs placed on this node changed

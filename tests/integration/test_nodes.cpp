@@ -2,13 +2,15 @@
 // its own wtc-rtu-sim, joined over TLS with certificates made by deploy/multisite/make-certs.sh.
 // One edge's link runs through a relay that freezes it for 30 s, as a cut cable would: the
 // central node notices, shows the RTU failed and raises its communication alarm, the edge keeps
-// polling and buffering, and after the link returns the historian holds every sample of the gap
-// and the alarm clears. An edge whose certificate another CA signed is refused, and the refusal
-// is logged.
+// polling, buffering and controlling (its pH loop runs on the edge), and after the link returns
+// the historian holds every sample of the gap and the alarm clears. An edge whose certificate
+// another CA signed is refused, and the refusal is logged.
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +26,7 @@
 #include "child_process.hpp"
 #include "core/time.hpp"
 #include "field_fixture.hpp"
+#include "ws_client.hpp"
 
 namespace wtc::test {
 namespace {
@@ -139,7 +142,9 @@ class EdgeNodes : public ::testing::Test {
 };
 
 TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly) {
-  sim_process plant_a(WTC_RTU_SIM_PATH, {"--port", "0", "--seed", "3"});
+  // Site A's plant runs ten times faster than the wall clock, so that its pH loop moves the
+  // process to a new setpoint well within the cut (test_pid_loop.cpp has the tuning).
+  sim_process plant_a(WTC_RTU_SIM_PATH, {"--port", "0", "--seed", "3", "--time-scale", "10"});
   sim_process plant_b(WTC_RTU_SIM_PATH, {"--port", "0", "--seed", "4"});
   ASSERT_TRUE(plant_a.started() && plant_b.started()) << plant_a.log() << plant_b.log();
   child_process relay("/usr/bin/python3", {std::string(WTC_PEERS_DIR) + "/link_relay.py",
@@ -178,7 +183,47 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
                           {"message", "pH {value}"}},
                          admin_);
   ASSERT_EQ(rule.status, 200) << rule.body;
+
+  // The pH loop reads and doses on rtu-a, so it runs on site-a, and the central node shows what
+  // site-a reports of it.
+  auto created = api().post("/api/v1/rtus/rtu-a/pid",
+                            {{"name", "pH"},
+                             {"input_slot", 5},
+                             {"output_slot", 11},
+                             {"kp", 60.0},
+                             {"ki", 20.0},
+                             {"setpoint", 7.0},
+                             {"mode", "AUTO"}},
+                            admin_);
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.json()["node"], "site-a");
+  const auto loop_path =
+      "/api/v1/rtus/rtu-a/pid/" + std::to_string(created.json()["id"].get<std::int64_t>());
+  auto loop = [&] { return api().get(loop_path, admin_).json(); };
+  auto near = [](const nlohmann::json& pv, double target, double band) {
+    return pv.is_number() && std::abs(pv.get<double>() - target) <= band;
+  };
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto l = loop();
+        return l.value("status", "") == "NORMAL" && near(l["pv"], 7.0, 0.05);
+      },
+      60s, 200ms))
+      << loop() << "\n"
+      << edge_a->log();
+  // A new setpoint, taken by site-a just before its link is cut: what moves the process to it
+  // during the cut is the loop on site-a alone.
+  ASSERT_EQ(api().request("PUT", loop_path + "/setpoint", R"({"setpoint":7.4})", admin_).status,
+            200);
+  ASSERT_TRUE(wait_for(
+      [&] { return edge_a->log().find("changed by the central node") != std::string::npos; }, 10s,
+      50ms))
+      << edge_a->log();
   std::this_thread::sleep_for(2s);
+
+  auto live = std::make_unique<ws_client>();
+  ASSERT_EQ(live->connect(wtcd_->port()).status, 101);
+  live->send_text(R"({"type":"subscribe","types":["sensor_update"],"rtus":["rtu-a"]})");
 
   const auto before_at = core::now_ms();
   const auto health_before = api().get("/api/v1/rtus/rtu-a/health", admin_).json();
@@ -187,6 +232,33 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
   ASSERT_TRUE(node_reaches("site-a", "OFFLINE", 10s)) << node("site-a");
   const auto noticed_ms = core::now_ms() - cut_at;
   EXPECT_LE(noticed_ms, 3000) << "the central node noticed the frozen link after " << noticed_ms;
+  auto node_alarm = [&] {
+    for (const auto& a : api().get("/api/v1/alarms", admin_).json())
+      if (a.value("node", nlohmann::json()) == "site-a")
+        return a;
+    return nlohmann::json();
+  };
+  EXPECT_TRUE(wait_for([&] { return node_alarm().value("state", "") == "ACTIVE"; }, 3s, 100ms))
+      << "the node's alarm is raised with the loss: " << api().get("/api/v1/alarms", admin_).body;
+
+  // The node's last values go UNCERTAIN on the live stream at once, and BAD as they age.
+  std::vector<std::string> qualities;
+  const auto values_until = std::chrono::steady_clock::now() + 10s;
+  while (qualities.empty() || qualities.back() != "BAD") {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        values_until - std::chrono::steady_clock::now());
+    auto msg = left.count() > 0 ? live->read_json(left) : std::nullopt;
+    if (!msg)
+      break;  // a timeout leaves the client unusable
+    if ((*msg)["type"] == "sensor_update" && (*msg)["data"]["rtu"] == "rtu-a" &&
+        (qualities.empty() || qualities.back() != (*msg)["data"]["quality"]))
+      qualities.push_back((*msg)["data"]["quality"].get<std::string>());
+  }
+  live.reset();
+  ASSERT_FALSE(qualities.empty());
+  EXPECT_EQ(qualities.back(), "BAD") << nlohmann::json(qualities);
+  EXPECT_NE(std::find(qualities.begin(), qualities.end(), "UNCERTAIN"), qualities.end())
+      << nlohmann::json(qualities);
   EXPECT_EQ(rtu_state("rtu-a"), "ERROR");
   EXPECT_EQ(api().get("/api/v1/rtus/rtu-a/sensors", admin_).status, 503);
   EXPECT_EQ(node("site-b").value("state", ""), "ONLINE");  // the other site is untouched
@@ -198,6 +270,11 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
   };
   EXPECT_TRUE(wait_for([&] { return !comm_alarm_of("rtu-a").is_null(); }, 20s, 200ms))
       << api().get("/api/v1/alarms", admin_).body;
+  EXPECT_TRUE(wait_for([&] { return loop().value("status", "") == "NODE_OFFLINE"; }, 10s, 200ms))
+      << loop();
+  EXPECT_EQ(api().request("PUT", loop_path + "/setpoint", R"({"setpoint":7.1})", admin_).status,
+            503)
+      << "a loop on an unreachable node cannot be changed";
 
   while (core::now_ms() - cut_at < 30'000)
     std::this_thread::sleep_for(200ms);
@@ -212,6 +289,8 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
   EXPECT_TRUE(
       wait_for([&] { return comm_alarm_of("rtu-a").value("state", "") == "CLEARED"; }, 20s, 200ms))
       << comm_alarm_of("rtu-a");
+  EXPECT_TRUE(wait_for([&] { return node_alarm().value("state", "") == "CLEARED"; }, 10s, 200ms))
+      << node_alarm();
   ASSERT_TRUE(wait_for([&] { return node("site-a").value("backlog", 1) == 0; }, 30s, 200ms))
       << node("site-a");
 
@@ -247,6 +326,27 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
       << "stored " << stored << " of " << cycles << " cycles, " << core::format_iso8601(before_at)
       << " to " << core::format_iso8601(after_at) << "; gaps: " << gaps;
   EXPECT_LT(widest_gap, cycle_ms * 3) << "no stretch of the gap is missing";
+
+  // Site-a kept controlling: over the last 10 s of the cut (100 s of plant time), the pH it
+  // recorded is at the setpoint it took just before the cut.
+  std::int64_t held = 0;
+  double worst = 0.0;
+  for (const auto& p : series["data"]) {
+    const auto t = ms_of(p["time"]);
+    if (t < cut_at + 20'000 || t > cut_at + 30'000)
+      continue;
+    ++held;
+    worst = std::max(worst, std::abs(p["value"].get<double>() - 7.4));
+  }
+  EXPECT_GE(held, 10'000 / cycle_ms - 2);
+  EXPECT_LE(worst, 0.1) << "pH off its setpoint by up to " << worst << " during the cut";
+  EXPECT_TRUE(wait_for(
+      [&] {
+        auto l = loop();
+        return l.value("status", "") == "NORMAL" && l.value("setpoint", 0.0) == 7.4;
+      },
+      10s, 200ms))
+      << loop();
 
   EXPECT_EQ(edge_a->stop(SIGTERM), 0) << edge_a->log();
   EXPECT_EQ(edge_b->stop(SIGTERM), 0) << edge_b->log();
