@@ -403,7 +403,7 @@ edge_uplink_actor::behavior_type edge_uplink(self_ptr self, edge_uplink_config c
         self->state.assigned_loops = std::move(loops);
         hand_over_loops(self);
       },
-      [self](pid_atom, std::vector<pid_snapshot>& reports) {
+      [self](pid_atom, std::vector<pid_loop_view>& reports) {
         auto& link = self->state;
         if (link.central && !link.connecting)
           self->send(link.central, pid_atom::value, link.config.node_name, std::move(reports));

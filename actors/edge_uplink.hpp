@@ -48,7 +48,7 @@ using uplink_connect_atom = caf::atom_constant<caf::atom("upconnect")>;
 using edge_uplink_actor = edge_agent_api::extend<
     caf::reacts_to<uplink_tick_atom>, caf::reacts_to<uplink_connect_atom, std::uint64_t>,
     caf::reacts_to<subscribe_atom>, caf::reacts_to<sample_batch>, caf::reacts_to<rtu_event>,
-    caf::reacts_to<actuator_batch>, caf::reacts_to<pid_atom, std::vector<pid_snapshot>>>;
+    caf::reacts_to<actuator_batch>, caf::reacts_to<pid_atom, std::vector<pid_loop_view>>>;
 
 struct edge_uplink_state {
   static inline const char* name = "edge_uplink";

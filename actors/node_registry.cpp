@@ -330,7 +330,7 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
         e.info.last_seen = core::now_ms();
         return node_ack{highest};
       },
-      [self](pid_atom, const std::string& node, std::vector<pid_snapshot>& reports) {
+      [self](pid_atom, const std::string& node, std::vector<pid_loop_view>& reports) {
         auto found = self->state.nodes.find(node);
         const auto peer = self->current_sender() ? self->current_sender()->node() : caf::node_id{};
         if (found == self->state.nodes.end() || !found->second.agent || found->second.peer != peer)

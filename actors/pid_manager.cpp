@@ -368,10 +368,10 @@ void report_to_central(self_ptr self) {
   auto uplink = caf::actor_cast<caf::actor>(self->system().registry().get(names::uplink));
   if (!uplink || self->state.loops.empty())
     return;
-  std::vector<pid_snapshot> reports;
+  std::vector<pid_loop_view> reports;
   reports.reserve(self->state.loops.size());
   for (const auto& [id, m] : self->state.loops)
-    reports.push_back(m.view.live);
+    reports.push_back(m.view);
   self->send(uplink, pid_atom::value, std::move(reports));
 }
 
@@ -430,6 +430,7 @@ void run_assigned(self_ptr self, const std::vector<pid_loop_record>& rows) {
     it = loops.erase(it);
   }
   wire_cascades(self);
+  report_to_central(self);  // the central node sees the change taken without waiting a second
 }
 
 /// An edge node: the central node's assignment, stored in this node's store (with the central
@@ -608,24 +609,30 @@ caf::behavior pid_manager(caf::stateful_actor<pid_manager_state>* self, pid_mana
           auto others = place(self);
           others.erase(node);  // its loops are the answer
           reassign(self, others);
+          // The configuration as stored with its last change (the node keeps its own output;
+          // a report's setpoint may predate the change).
           std::vector<pid_loop_record> placed;
           for (const auto& [id, m] : self->state.loops)
             if (m.view.node == node)
-              placed.push_back(live_record(m));
+              placed.push_back(m.view.loop);
           promise.deliver(std::move(placed));
         });
         return promise;
       },
-      [self](pid_atom, const std::string& node, std::vector<pid_snapshot>& reports) {
+      [self](pid_atom, const std::string& node, std::vector<pid_loop_view>& reports) {
         auto hub = lookup<live_hub_api>(self->system(), names::live_hub);
         const auto now = core::now_ms();
-        for (auto& snap : reports) {
-          auto found = self->state.loops.find(snap.loop_id);
+        for (auto& report : reports) {
+          auto found = self->state.loops.find(report.loop.id);
           if (found == self->state.loops.end() || found->second.view.node != node)
             continue;  // moved meanwhile
           auto& m = found->second;
           m.heard_at = now;
-          m.view.live = std::move(snap);
+          // A report of the configuration before a change the node has not applied yet: its
+          // setpoint and mode would overwrite the change here.
+          if (report.loop.updated_at < m.view.loop.updated_at)
+            continue;
+          m.view.live = std::move(report.live);
           if (hub)
             self->send(hub, pid_update_message(m.view.loop, m.view.live));
         }

@@ -445,25 +445,6 @@ std::string invalid_sensor(const sensor_record& s) {
   return {};
 }
 
-nlohmann::json describe(const sensor_settings& s) {
-  nlohmann::json changed = nlohmann::json::object();
-  if (s.set_sensor_type)
-    changed["sensor_type"] = s.sensor_type;
-  if (s.set_unit)
-    changed["unit"] = s.unit;
-  if (s.set_scale_min)
-    changed["scale_min"] = s.scale_min;
-  if (s.set_scale_max)
-    changed["scale_max"] = s.scale_max;
-  if (s.set_eng_min)
-    changed["eng_min"] = s.eng_min;
-  if (s.set_eng_max)
-    changed["eng_max"] = s.eng_max;
-  if (s.set_deadband)
-    changed["deadband"] = s.deadband;
-  return changed;
-}
-
 actuator_state actuator_view(const live_actuator& actuator) {
   return actuator.latest;
 }
@@ -711,7 +692,7 @@ caf::behavior rtu_actor(caf::stateful_actor<rtu_actor_state>* self, rtu_record r
           return storage_restarting();
         auto promise = self->make_response_promise<sensor_reading>();
         const auto key = found->first;
-        auto audit = audit_of(origin, "sensor_update", "sensor", tag, describe(settings).dump());
+        auto audit = audit_of(origin, "sensor_update", "sensor", tag, describe(settings));
         self->request(storage, std::chrono::seconds(15), caf::update_atom::value, wanted,
                       std::move(audit))
             .then(

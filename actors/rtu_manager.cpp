@@ -111,6 +111,49 @@ std::optional<caf::response_promise> ask_node(self_ptr self, const std::string& 
   return promise;
 }
 
+caf::error no_such_tag(const std::string& tag) {
+  return make_error(errc::not_found, "no sensor tagged '" + tag + "'");
+}
+
+/// A request by sensor tag for an RTU polled on another node (this fleet learns the tags of its
+/// own RTUs only): asked of each online node's fleet in turn, until one knows the tag. 404 when
+/// none does; a node that cannot answer is skipped, and named if nobody knows the tag.
+template <class Result, class Ask, class OnFound>
+void ask_nodes_for_tag(self_ptr self, caf::response_promise promise, std::vector<rtus_api> fleets,
+                       std::string tag, Ask ask, OnFound on_found, std::string unanswered = {}) {
+  if (fleets.empty()) {
+    promise.deliver(unanswered.empty() ? no_such_tag(tag)
+                                       : make_error(errc::unavailable,
+                                                    "no sensor tagged '" + tag +
+                                                        "' answered; not asked: " + unanswered));
+    return;
+  }
+  auto fleet = fleets.back();
+  fleets.pop_back();
+  ask(fleet).then(
+      [promise, on_found](Result& found) mutable {
+        on_found(found);
+        promise.deliver(std::move(found));
+      },
+      [self, promise, fleets, tag, ask, on_found, unanswered](caf::error& err) mutable {
+        const auto why = view(err);
+        if (why.code != errc::not_found) {
+          spdlog::warn("rtus: a node could not look up sensor '{}': {}", tag, why.detail);
+          unanswered += (unanswered.empty() ? "" : "; ") + why.detail;
+        }
+        ask_nodes_for_tag<Result>(self, promise, std::move(fleets), std::move(tag), std::move(ask),
+                                  std::move(on_found), std::move(unanswered));
+      });
+}
+
+/// The fleets of the online nodes, to ask for a tag no RTU polled here has.
+std::vector<rtus_api> online_fleets(self_ptr self) {
+  std::vector<rtus_api> fleets;
+  for (const auto& [node, fleet] : self->state.node_fleets)
+    fleets.push_back(fleet);
+  return fleets;
+}
+
 /// Connect and disconnect: the rtu_actor changes state, then the choice is stored (so that the
 /// RTU comes back the same way after a restart) with its audit row.
 caf::response_promise switch_link(self_ptr self, const std::string& station, bool connect,
@@ -477,7 +520,13 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         auto found = self->state.station_of_tag.find(tag);
         if (found == self->state.station_of_tag.end()) {
           auto promise = self->make_response_promise();
-          promise.deliver(make_error(errc::not_found, "no sensor tagged '" + tag + "'"));
+          ask_nodes_for_tag<sensor_reading>(
+              self, promise, online_fleets(self), tag,
+              [self, tag](const rtus_api& fleet) {
+                return self->request(fleet, storage_timeout, caf::get_atom::value,
+                                     sensor_atom::value, tag);
+              },
+              [](const sensor_reading&) {});
           return promise;
         }
         return ask_rtu(self, found->second, caf::get_atom::value, sensor_atom::value, tag);
@@ -486,8 +535,21 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
              const request_origin& origin) {
         auto found = self->state.station_of_tag.find(tag);
         if (found == self->state.station_of_tag.end()) {
+          // Stored where the RTU is polled (the node's store holds its sensors) and audited there
+          // and here, as a command to it is.
           auto promise = self->make_response_promise();
-          promise.deliver(make_error(errc::not_found, "no sensor tagged '" + tag + "'"));
+          ask_nodes_for_tag<sensor_reading>(
+              self, promise, online_fleets(self), tag,
+              [self, tag, settings, origin](const rtus_api& fleet) {
+                return self->request(fleet, storage_timeout, caf::update_atom::value,
+                                     sensor_atom::value, tag, settings, origin);
+              },
+              [self, tag, settings, origin](const sensor_reading&) {
+                if (auto storage = storage_of(self))
+                  caf::anon_send(
+                      storage, audit_atom::value,
+                      audit_of(origin, "sensor_update", "sensor", tag, describe(settings)));
+              });
           return promise;
         }
         return ask_rtu(self, found->second, caf::update_atom::value, sensor_atom::value, tag,
@@ -507,6 +569,10 @@ caf::behavior rtu_manager(caf::stateful_actor<rtu_manager_state>* self, rtu_acto
         return command_on_node(self, found->second.record, command, origin);
       },
       [self](caf::get_atom, diag_atom, const std::string& station, page window) {
+        // An edge node's RTU has its diagnostics in that node's store, under that store's id.
+        if (auto remote =
+                ask_node(self, station, caf::get_atom::value, diag_atom::value, station, window))
+          return *remote;
         auto promise = self->make_response_promise();
         auto found = self->state.rtus.find(station);
         auto storage = storage_of(self);

@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace wtc {
 namespace {
 
@@ -59,6 +61,25 @@ std::string_view to_string(command_kind c) {
 
 bool parse_command_kind(std::string_view text, command_kind& out) {
   return parse_enum(command_names, text, out);
+}
+
+std::string describe(const sensor_settings& s) {
+  nlohmann::json changed = nlohmann::json::object();
+  if (s.set_sensor_type)
+    changed["sensor_type"] = s.sensor_type;
+  if (s.set_unit)
+    changed["unit"] = s.unit;
+  if (s.set_scale_min)
+    changed["scale_min"] = s.scale_min;
+  if (s.set_scale_max)
+    changed["scale_max"] = s.scale_max;
+  if (s.set_eng_min)
+    changed["eng_min"] = s.eng_min;
+  if (s.set_eng_max)
+    changed["eng_max"] = s.eng_max;
+  if (s.set_deadband)
+    changed["deadband"] = s.deadband;
+  return changed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace wtc

@@ -180,6 +180,9 @@ typename Inspector::result_type inspect(Inspector& f, sensor_settings& x) {
            x.set_deadband, x.deadband);
 }
 
+/// The fields a change sets and their values as a JSON object, for the audit log.
+std::string describe(const sensor_settings& s);
+
 /// A controls row, with its slot number alongside for the API.
 struct control_record {
   std::int64_t id = 0;

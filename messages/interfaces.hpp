@@ -226,8 +226,9 @@ using pid_api = caf::typed_actor<
     // (asked by the node registry whenever the node's placement changes).
     caf::replies_to<caf::get_atom, pid_atom, node_atom,
                     std::string>::with<std::vector<pid_loop_record>>,
-    // From an edge node, through the node registry: what the loops running there are doing.
-    caf::reacts_to<pid_atom, std::string, std::vector<pid_snapshot>>,
+    // From an edge node, through the node registry: what the loops running there are doing, with
+    // the configuration they run (its updated_at tells a report that predates a change).
+    caf::reacts_to<pid_atom, std::string, std::vector<pid_loop_view>>,
     // On an edge node, from its uplink: exactly these loops run here (the central node's).
     caf::reacts_to<assign_atom, std::vector<pid_loop_record>>,
     caf::replies_to<stats_atom>::with<actor_stats>>;
@@ -294,7 +295,7 @@ using node_registry_api = caf::typed_actor<
     caf::replies_to<forward_atom, std::string, std::vector<node_packet>>::with<node_ack>,
     // node name, what its PID loops are doing (once a second, not buffered: a snapshot is stale
     // by the time a link comes back)
-    caf::reacts_to<pid_atom, std::string, std::vector<pid_snapshot>>,
+    caf::reacts_to<pid_atom, std::string, std::vector<pid_loop_view>>,
     caf::replies_to<caf::get_atom, nodes_atom>::with<std::vector<node_info>>,
     caf::replies_to<caf::get_atom, node_atom, std::string>::with<node_info>,
     // from the RTU fleet: the RTUs placed on this node changed

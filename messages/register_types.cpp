@@ -51,7 +51,6 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<pid_loop_record>("wtc::pid_loop_record");
   cfg.add_message_type<std::vector<pid_loop_record>>("wtc::pid_loop_records");
   cfg.add_message_type<pid_snapshot>("wtc::pid_snapshot");
-  cfg.add_message_type<std::vector<pid_snapshot>>("wtc::pid_snapshots");
   cfg.add_message_type<pid_loop_view>("wtc::pid_loop_view");
   cfg.add_message_type<std::vector<pid_loop_view>>("wtc::pid_loop_views");
   cfg.add_message_type<pid_loop_patch>("wtc::pid_loop_patch");

@@ -162,6 +162,25 @@ TEST_F(EdgeNodes, ALinkCutForThirtySecondsIsNoticedBufferedAndBackfilledExactly)
   EXPECT_EQ(node("site-a")["rtus"], nlohmann::json::array({"rtu-a"}));
   EXPECT_FALSE(node("site-a")["address"].is_null());
 
+  // A sensor of an edge RTU by its tag, read and tuned through the central node (audited there).
+  auto sensors = api().get("/api/v1/rtus/rtu-b/sensors", admin_);
+  ASSERT_EQ(sensors.status, 200) << sensors.body;
+  ASSERT_FALSE(sensors.json().empty()) << sensors.body;
+  const auto tag_b = sensors.json()[0]["tag"].get<std::string>();
+  auto by_tag = api().get("/api/v1/sensors/" + tag_b, admin_);
+  ASSERT_EQ(by_tag.status, 200) << by_tag.body;
+  EXPECT_EQ(by_tag.json()["tag"], tag_b);
+  auto tuned = api().request("PUT", "/api/v1/sensors/" + tag_b, R"({"deadband":0.5})", admin_);
+  ASSERT_EQ(tuned.status, 200) << tuned.body;
+  EXPECT_EQ(api().get("/api/v1/sensors/" + tag_b, admin_).json()["deadband"], 0.5);
+  EXPECT_EQ(api().get("/api/v1/sensors/NO_SUCH_TAG", admin_).status, 404);
+  EXPECT_NE(api().get("/api/v1/audit?action=sensor_update", admin_).body.find(tag_b),
+            std::string::npos);
+  // Its field diagnostics (the connection and discovery it went through) from the edge's store.
+  auto diagnostics = api().get("/api/v1/rtus/rtu-b/diagnostics", admin_);
+  ASSERT_EQ(diagnostics.status, 200) << diagnostics.body;
+  EXPECT_GT(diagnostics.json()["total"].get<int>(), 0) << diagnostics.body;
+
   // Every cycle of rtu-a's pH recorded (a sample rate under the cycle keeps each one), and a
   // rule on it, so that the RTU's communication alarm is armed.
   auto tag = api().post("/api/v1/trends/tags",
