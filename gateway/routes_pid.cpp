@@ -24,9 +24,10 @@ constexpr std::int64_t max_slot = 64;
 constexpr std::int64_t min_scan_ms = 10;
 constexpr std::int64_t max_scan_ms = 3'600'000;
 
-// What the API shows of a loop but never takes: a client may PUT back what it got.
-const std::vector<std::string_view> shown_only = {"id",        "pv",         "status",
-                                                  "last_scan", "created_at", "updated_at"};
+// What the API shows of a loop but never takes: a client may PUT back what it got. Where a loop
+// runs ("node") follows its RTUs.
+const std::vector<std::string_view> shown_only = {"id",         "pv",         "status", "last_scan",
+                                                  "created_at", "updated_at", "node"};
 
 const std::vector<std::string_view> loop_fields = {"name",
                                                    "enabled",
@@ -54,7 +55,8 @@ const std::vector<std::string_view> loop_fields = {"name",
                                                    "status",
                                                    "last_scan",
                                                    "created_at",
-                                                   "updated_at"};
+                                                   "updated_at",
+                                                   "node"};
 
 const std::vector<std::string_view> tuning_fields = {
     "kp", "ki", "kd", "deadband", "integral_limit", "derivative_filter"};
