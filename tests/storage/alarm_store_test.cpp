@@ -845,24 +845,7 @@ class alarm_migration_test : public ::testing::TestWithParam<backend_kind> {
     database_ = std::make_unique<test_database>(GetParam());
     store_ = storage::open_store(database_->config());  // creates the SQLite file
     raw_ = database_->raw();
-    const std::vector<storage::migration>& all = GetParam() == backend_kind::sqlite
-                                                     ? storage::sqlite_migrations()
-                                                     : storage::postgresql_migrations();
-    ASSERT_GE(all.size(), 4U);
-    // Migration 0002 of SQLite rebuilds rtus, which it does only with foreign keys off.
-    if (GetParam() == backend_kind::sqlite)
-      raw_->exec("PRAGMA foreign_keys = OFF");
-    raw_->exec(std::string("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                           "applied_at ") +
-               (GetParam() == backend_kind::sqlite ? "INTEGER" : "TIMESTAMP") +
-               " NOT NULL, description TEXT NOT NULL)");
-    for (std::size_t i = 0; i < 3; ++i) {
-      raw_->exec(std::string(all[i].sql));
-      raw_->exec("INSERT INTO schema_version VALUES (" + std::to_string(all[i].version) + ", " +
-                 raw_->timestamp_sql(t0) + ", '" + std::string(all[i].description) + "')");
-    }
-    if (GetParam() == backend_kind::sqlite)
-      raw_->exec("PRAGMA foreign_keys = ON");
+    migrate_to(*raw_, GetParam(), 3, t0);
   }
 
   std::string ts(timestamp_ms ms) { return raw_->timestamp_sql(ms); }
@@ -966,25 +949,7 @@ class node_comm_migration_test : public ::testing::TestWithParam<backend_kind> {
     database_ = std::make_unique<test_database>(GetParam());
     store_ = storage::open_store(database_->config());  // creates the SQLite file
     raw_ = database_->raw();
-    const std::vector<storage::migration>& all = GetParam() == backend_kind::sqlite
-                                                     ? storage::sqlite_migrations()
-                                                     : storage::postgresql_migrations();
-    ASSERT_GE(all.size(), 9U);
-    ASSERT_EQ(all[8].version, 9);
-    // Migrations 0002 and 0006 of SQLite rebuild tables, which they do only with foreign keys off.
-    if (GetParam() == backend_kind::sqlite)
-      raw_->exec("PRAGMA foreign_keys = OFF");
-    raw_->exec(std::string("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                           "applied_at ") +
-               (GetParam() == backend_kind::sqlite ? "INTEGER" : "TIMESTAMP") +
-               " NOT NULL, description TEXT NOT NULL)");
-    for (std::size_t i = 0; i < 8; ++i) {
-      raw_->exec(std::string(all[i].sql));
-      raw_->exec("INSERT INTO schema_version VALUES (" + std::to_string(all[i].version) + ", " +
-                 raw_->timestamp_sql(t0) + ", '" + std::string(all[i].description) + "')");
-    }
-    if (GetParam() == backend_kind::sqlite)
-      raw_->exec("PRAGMA foreign_keys = ON");
+    migrate_to(*raw_, GetParam(), 8, t0);
   }
 
   std::string ts(timestamp_ms ms) { return raw_->timestamp_sql(ms); }

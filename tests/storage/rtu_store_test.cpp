@@ -963,18 +963,7 @@ class migration_test : public rtu_store_test {
     // Opening a store creates the SQLite file; it does not migrate.
     store_ = storage::open_store(old_->config());
     old_raw_ = old_->raw();
-    const storage::migration& first =
-        (GetParam() == backend_kind::sqlite ? storage::sqlite_migrations()
-                                            : storage::postgresql_migrations())
-            .front();
-    ASSERT_EQ(first.version, 1);
-    old_raw_->exec(std::string(first.sql));
-    old_raw_->exec(std::string("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                               "applied_at ") +
-                   (GetParam() == backend_kind::sqlite ? "INTEGER" : "TIMESTAMP") +
-                   " NOT NULL, description TEXT NOT NULL)");
-    old_raw_->exec("INSERT INTO schema_version VALUES (1, " + old_raw_->timestamp_sql(t0) +
-                   ", 'initial schema')");
+    migrate_to(*old_raw_, GetParam(), 1, t0);
   }
 
   std::string ts(timestamp_ms ms) { return old_raw_->timestamp_sql(ms); }

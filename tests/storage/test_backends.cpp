@@ -9,6 +9,7 @@
 
 #include <pqxx/pqxx>
 
+#include "storage/migrations.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace wtc::test {
@@ -162,6 +163,26 @@ std::unique_ptr<raw_database> test_database::raw() const {
   if (kind_ == backend_kind::postgresql)
     return std::make_unique<postgresql_raw>(url_);
   return std::make_unique<sqlite_raw>(dir_ + "/wtc.db");
+}
+
+void migrate_to(raw_database& raw, backend_kind kind, std::size_t count, timestamp_ms at) {
+  const auto& all = kind == backend_kind::sqlite ? storage::sqlite_migrations()
+                                                 : storage::postgresql_migrations();
+  if (count > all.size())
+    throw std::invalid_argument("migrate_to: there are only " + std::to_string(all.size()) +
+                                " migrations");
+  if (kind == backend_kind::sqlite)
+    raw.exec("PRAGMA foreign_keys = OFF");
+  raw.exec(std::string("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at ") +
+           (kind == backend_kind::sqlite ? "INTEGER" : "TIMESTAMP") +
+           " NOT NULL, description TEXT NOT NULL)");
+  for (std::size_t i = 0; i < count; ++i) {
+    raw.exec(std::string(all[i].sql));
+    raw.exec("INSERT INTO schema_version VALUES (" + std::to_string(all[i].version) + ", " +
+             raw.timestamp_sql(at) + ", '" + std::string(all[i].description) + "')");
+  }
+  if (kind == backend_kind::sqlite)
+    raw.exec("PRAGMA foreign_keys = ON");
 }
 
 }  // namespace wtc::test

@@ -57,4 +57,9 @@ class test_database {
   std::string url_;
 };
 
+/// Brings a fresh database to the schema of its first `count` migrations, as a store of that
+/// version left it (schema_version included, applied at `at`): the starting point of a migration
+/// test. SQLite's rebuilding migrations run with foreign keys off, as the store runs them.
+void migrate_to(raw_database& raw, backend_kind kind, std::size_t count, timestamp_ms at);
+
 }  // namespace wtc::test
