@@ -211,14 +211,6 @@ void connect(self_ptr self) {
           });
 }
 
-request_origin central_origin() {
-  request_origin origin;
-  origin.username = "central";
-  origin.user_role = role::admin;
-  origin.request_id = "node-assignment";
-  return origin;
-}
-
 bool same_configuration(const rtu_record& a, const rtu_record& b) {
   return a.ip_address == b.ip_address && a.port == b.port && a.unit_id == b.unit_id &&
          a.profile == b.profile && a.vendor_id == b.vendor_id && a.device_id == b.device_id &&
@@ -320,7 +312,7 @@ void place_rtus(self_ptr self, std::vector<rtu_record> assigned) {
       self, round, fleet, "cannot read this node's RTUs",
       [self, round, fleet, ignore,
        assigned = std::move(assigned)](const std::vector<rtu_record>& local) {
-        const auto origin = central_origin();
+        const auto origin = central_node_origin();
         auto connect = [self, round, fleet, origin, ignore](const std::string& station) {
           placement_request(self, round, fleet, "cannot connect RTU '" + station + "'", ignore,
                             caf::connect_atom::value, station, origin);

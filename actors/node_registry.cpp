@@ -206,6 +206,16 @@ void take_backfill(self_ptr self, node_packet& packet) {
     self->send(historian, std::move(batch));
 }
 
+/// The node's entry if it has joined and the message being handled came from its peer; else
+/// null (a node speaks only for itself).
+entry* from_joined(self_ptr self, const std::string& node) {
+  auto found = self->state.nodes.find(node);
+  const auto peer = self->current_sender() ? self->current_sender()->node() : caf::node_id{};
+  if (found == self->state.nodes.end() || !found->second.agent || found->second.peer != peer)
+    return nullptr;
+  return &found->second;
+}
+
 void heartbeat(self_ptr self) {
   const auto sent = core::now_ms();
   for (auto& [name, e] : self->state.nodes) {
@@ -310,11 +320,10 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
       },
       [self](forward_atom, const std::string& node,
              std::vector<node_packet>& packets) -> caf::result<node_ack> {
-        auto found = self->state.nodes.find(node);
-        const auto peer = self->current_sender() ? self->current_sender()->node() : caf::node_id{};
-        if (found == self->state.nodes.end() || !found->second.agent || found->second.peer != peer)
+        auto* joined = from_joined(self, node);
+        if (!joined)
           return make_error(errc::forbidden, "node '" + node + "' has not joined");
-        auto& e = found->second;
+        auto& e = *joined;
         std::uint64_t highest = 0;
         for (auto& packet : packets) {
           highest = std::max(highest, packet.seq);
@@ -331,11 +340,8 @@ node_registry_actor::behavior_type node_registry(self_ptr self, node_registry_co
         return node_ack{highest};
       },
       [self](pid_atom, const std::string& node, std::vector<pid_loop_view>& reports) {
-        auto found = self->state.nodes.find(node);
-        const auto peer = self->current_sender() ? self->current_sender()->node() : caf::node_id{};
-        if (found == self->state.nodes.end() || !found->second.agent || found->second.peer != peer)
-          return;
-        tell(self, names::pid, pid_atom::value, node, std::move(reports));
+        if (from_joined(self, node))
+          tell(self, names::pid, pid_atom::value, node, std::move(reports));
       },
       [self](caf::get_atom, nodes_atom) {
         std::vector<node_info> out;

@@ -167,6 +167,12 @@ void stop_loop(self_ptr self, member& m) {
   m.handle = nullptr;
 }
 
+/// A new actor for the loop, from its configuration (and its last output) as `m` holds them.
+void restart_loop(self_ptr self, member& m) {
+  stop_loop(self, m);
+  start_loop(self, m);
+}
+
 /// The RTUs' cycle times (the default scan periods) and nodes (where loops run).
 void take_rtus(self_ptr self, const std::vector<rtu_record>& rtus) {
   auto& st = self->state;
@@ -283,8 +289,7 @@ void apply_stored(self_ptr self, caf::response_promise promise, pid_loop_record 
   }
   reassign(self, nodes);
   if ((patch.fields & pid_field::wiring) != 0 || !m.handle) {
-    stop_loop(self, m);
-    start_loop(self, m);
+    restart_loop(self, m);
     wire_cascades(self);
     promise.deliver(m.view);
     return;
@@ -308,8 +313,7 @@ void apply_stored(self_ptr self, caf::response_promise promise, pid_loop_record 
                           self->system().render(err));
             auto again = self->state.loops.find(id);
             if (again != self->state.loops.end()) {
-              stop_loop(self, again->second);
-              start_loop(self, again->second);
+              restart_loop(self, again->second);
               wire_cascades(self);
               promise.deliver(again->second.view);
             } else {
@@ -397,8 +401,7 @@ void run_assigned(self_ptr self, const std::vector<pid_loop_record>& rows) {
     spdlog::info("pid loop '{}' ({}): changed by the central node: {}", row.name, row.id,
                  describe(patch));
     if (patch.sets(pid_field::wiring) || !m.handle) {
-      stop_loop(self, m);
-      start_loop(self, m);
+      restart_loop(self, m);
       continue;
     }
     self->request(m.handle, storage_timeout, caf::update_atom::value, patch)
@@ -413,8 +416,7 @@ void run_assigned(self_ptr self, const std::vector<pid_loop_record>& rows) {
                             id, self->system().render(err));
               auto again = self->state.loops.find(id);
               if (again != self->state.loops.end()) {
-                stop_loop(self, again->second);
-                start_loop(self, again->second);
+                restart_loop(self, again->second);
                 wire_cascades(self);
               }
             });
@@ -458,12 +460,8 @@ void follow(self_ptr self, std::vector<pid_loop_record> assigned) {
       row.updated_at = wanted.updated_at;
       rows.push_back(std::move(row));
     }
-    request_origin central;
-    central.username = "central";
-    central.user_role = role::admin;
-    central.request_id = "node-assignment";
-    auto audit =
-        audit_of(central, "pid_assign", "pid_loop", "", nlohmann::json{{"loops", ids}}.dump());
+    auto audit = audit_of(central_node_origin(), "pid_assign", "pid_loop", "",
+                          nlohmann::json{{"loops", ids}}.dump());
     self->request(storage, storage_timeout, assign_atom::value, pid_atom::value, rows,
                   std::move(audit))
         .then([self, rows](caf::ok_atom) { run_assigned(self, rows); },

@@ -180,6 +180,7 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
                   member != self->state.rtus.end())
                 member->second.record.auto_connect = connect;
               rtu.auto_connect = connect;
+              reassigned(self, rtu.node);  // an edge node carries out the stored choice
               promise.deliver(rtu);
             },
             on_error);
@@ -189,31 +190,11 @@ caf::response_promise switch_link(self_ptr self, const std::string& station, boo
     // with the rest of its placement (the node connects or disconnects its rtu_actor, also when
     // it has only just been told of the RTU). The answer is the row as known now; the state
     // changes arrive as the node forwards them.
-    const auto node = found->second.record.node;
-    if (self->state.node_fleets.count(node) == 0) {
+    const auto& node = found->second.record.node;
+    if (self->state.node_fleets.count(node) == 0)
       promise.deliver(node_unreachable(station, node));
-      return promise;
-    }
-    auto storage = storage_of(self);
-    if (!storage) {
-      promise.deliver(storage_restarting());
-      return promise;
-    }
-    self->request(storage, storage_timeout, caf::connect_atom::value, found->second.record.id,
-                  connect,
-                  audit_of(origin, connect ? "rtu_connect" : "rtu_disconnect", "rtu", station))
-        .then(
-            [self, promise, station, node, connect](caf::ok_atom) mutable {
-              auto member = self->state.rtus.find(station);
-              if (member == self->state.rtus.end()) {
-                promise.deliver(no_such_rtu(station));
-                return;
-              }
-              member->second.record.auto_connect = connect;
-              reassigned(self, node);
-              promise.deliver(member->second.record);
-            },
-            on_error);
+    else
+      store(found->second.record);
     return promise;
   }
   if (!found->second.handle) {

@@ -96,4 +96,8 @@ typename Inspector::result_type inspect(Inspector& f, edge_status& x) {
   return f(x.backlog, x.dropped, x.buffered_bytes);
 }
 
+/// Who an edge node's own audit rows name for what it does on the central node's behalf
+/// (placing RTUs, storing its PID loops).
+request_origin central_node_origin();
+
 }  // namespace wtc
