@@ -8,15 +8,19 @@
 // loops' own cost and punctuality; Modbus polling and writing are measured by rtu_live.sh.
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
@@ -28,6 +32,7 @@
 #include "core/time.hpp"
 #include "messages/health_board.hpp"
 #include "messages/live_board.hpp"
+#include "messages/loop_timing.hpp"
 #include "messages/register_types.hpp"
 #include "storage/store.hpp"
 
@@ -73,17 +78,24 @@ struct feeder_state {
   std::mt19937_64 random{1};
   std::int64_t next_us = 0;
   int next_rtu = 0;
+  std::vector<std::int64_t> last_published_us;  // per RTU, 0 before its first batch
 };
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Publishes one batch of 16 noisy measurements per RTU and period, the RTUs spread evenly over
-/// the period as RTUs connected at different moments are, on absolute deadlines.
+/// the period as RTUs connected at different moments are, on absolute deadlines. Records the
+/// jitter of each RTU's publication interval, the loops' input: a loop scanning on measurement
+/// cannot be more punctual than its measurements, so this separates what the loops add from
+/// what the machine's scheduling of the feeder's own timer already brings.
 caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
-                     std::chrono::milliseconds period) {
+                     std::chrono::milliseconds period,
+                     std::shared_ptr<wtc::latency_histogram> input_jitter) {
   const auto now_us = wtc::core::steady_us;
-  const auto step_us = std::chrono::duration_cast<std::chrono::microseconds>(period).count() / rtus;
+  const auto period_us = std::chrono::duration_cast<std::chrono::microseconds>(period).count();
+  const auto step_us = period_us / rtus;
   self->state.next_us = now_us();
+  self->state.last_published_us.assign(static_cast<std::size_t>(rtus), 0);
   self->send(self, tick_atom::value);
   return {[=](tick_atom) {
     auto& st = self->state;
@@ -101,6 +113,11 @@ caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
         batch.samples.push_back(x);
       }
       self->send(bus, std::move(batch));
+      const auto published_us = now_us();
+      auto& last_us = st.last_published_us[static_cast<std::size_t>(st.next_rtu)];
+      if (last_us != 0)
+        input_jitter->record(std::abs(published_us - last_us - period_us));
+      last_us = published_us;
       st.next_rtu = (st.next_rtu + 1) % rtus;
       st.next_us += step_us;
     }
@@ -109,6 +126,63 @@ caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
                        tick_atom::value);
   }};
 }
+
+/// The machine's own punctuality on the feeder's schedule, measured in the same run: a bare
+/// thread (no actors, no loops) sleeping to the same absolute deadlines with clock_nanosleep.
+/// What it shows is the floor that no software on this machine gets below.
+class reference_schedule {
+ public:
+  reference_schedule(int rtus, std::chrono::milliseconds period)
+      : rtus_(rtus),
+        period_us_(std::chrono::duration_cast<std::chrono::microseconds>(period).count()),
+        thread_([this] { run(); }) {}
+  ~reference_schedule() {
+    stop_ = true;
+    thread_.join();
+  }
+  reference_schedule(const reference_schedule&) = delete;
+  reference_schedule& operator=(const reference_schedule&) = delete;
+
+  wtc::latency_histogram& jitter() { return jitter_; }
+  /// CPU seconds the thread used, to take out of the process's figure.
+  double cpu_seconds() const { return static_cast<double>(cpu_ns_.load()) / 1e9; }
+
+ private:
+  static std::int64_t thread_cpu_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
+  }
+
+  void run() {
+    const auto step_us = period_us_ / rtus_;
+    std::vector<std::int64_t> last_us(static_cast<std::size_t>(rtus_), 0);
+    auto next_us = wtc::core::steady_us();
+    int rtu = 0;
+    while (!stop_) {
+      const timespec deadline{static_cast<time_t>(next_us / 1'000'000),
+                              static_cast<long>(next_us % 1'000'000 * 1000)};
+      ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr);
+      while (next_us <= wtc::core::steady_us()) {
+        const auto at_us = wtc::core::steady_us();
+        auto& last = last_us[static_cast<std::size_t>(rtu)];
+        if (last != 0)
+          jitter_.record(std::abs(at_us - last - period_us_));
+        last = at_us;
+        rtu = (rtu + 1) % rtus_;
+        next_us += step_us;
+      }
+      cpu_ns_ = thread_cpu_ns();
+    }
+  }
+
+  const int rtus_;
+  const std::int64_t period_us_;
+  wtc::latency_histogram jitter_;
+  std::atomic<std::int64_t> cpu_ns_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 double cpu_seconds() {
   rusage usage{};
@@ -189,6 +263,7 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.max-threads", threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   auto timing = std::make_shared<wtc::loop_timing>();
+  auto input_jitter = std::make_shared<wtc::latency_histogram>();
   auto commands = std::make_shared<std::atomic<std::uint64_t>>(0);
   {
     caf::actor_system sys{cfg};
@@ -205,19 +280,22 @@ int main(int argc, char** argv) {
     // timers (docs/pid.md).
     put(wtc::names::rtus,
         sys.spawn(command_sink, rtus, own_clock ? period_ms / 2 : period_ms, commands));
-    auto feed = sys.spawn(feeder, rtus, std::chrono::milliseconds(period_ms));
+    auto feed = sys.spawn(feeder, rtus, std::chrono::milliseconds(period_ms), input_jitter);
     wtc::pid_manager_config pc;
     pc.timing = timing;
     auto manager = sys.spawn(wtc::pid_manager, pc);
+    reference_schedule reference(rtus, std::chrono::milliseconds(period_ms));
 
     std::this_thread::sleep_for(std::chrono::seconds(warmup));
     timing->scan_jitter.reset();
     timing->sample_to_command.reset();
+    input_jitter->reset();
+    reference.jitter().reset();
     const auto commands_before = commands->load();
-    const auto cpu_before = cpu_seconds();
+    const auto cpu_before = cpu_seconds() - reference.cpu_seconds();
     const auto wall_before = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
-    const double cpu = cpu_seconds() - cpu_before;
+    const double cpu = cpu_seconds() - reference.cpu_seconds() - cpu_before;
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
     const auto lateness = timing->scan_jitter.read();
@@ -227,9 +305,13 @@ int main(int argc, char** argv) {
                 static_cast<double>(lateness.count) / wall, loops * 1000.0 / period_ms,
                 static_cast<double>(commands->load() - commands_before) / wall);
     print_latency("scan period jitter", lateness);
+    print_latency("input: measurement interval jitter (feeder)", input_jitter->read());
+    print_latency("machine: a bare thread on the feeder's schedule", reference.jitter().read());
     print_latency("sample to command (sink)", timing->sample_to_command.read());
-    std::printf("cpu=%.1f%% of one core (whole process: loops, bus, feeder, storage, hub)\n",
-                100.0 * cpu / wall);
+    std::printf(
+        "cpu=%.1f%% of one core (whole process but the bare thread: loops, bus, feeder, storage, "
+        "hub)\n",
+        100.0 * cpu / wall);
     for (const auto& a : {caf::actor_cast<caf::actor>(manager), caf::actor_cast<caf::actor>(feed)})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (auto name :
