@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -74,11 +75,33 @@ caf::behavior command_sink(caf::event_based_actor*, int rtus, std::int64_t perio
   };
 }
 
+/// The jitter of each RTU's interval between two events: |interval − period|, into a histogram.
+class interval_jitter {
+ public:
+  interval_jitter() = default;
+  interval_jitter(int rtus, std::int64_t period_us, std::shared_ptr<wtc::latency_histogram> into)
+      : period_us_(period_us),
+        last_us_(static_cast<std::size_t>(rtus), 0),
+        into_(std::move(into)) {}
+
+  void record(int rtu, std::int64_t at_us) {
+    auto& last = last_us_[static_cast<std::size_t>(rtu)];
+    if (last != 0)
+      into_->record(std::abs(at_us - last - period_us_));
+    last = at_us;
+  }
+
+ private:
+  std::int64_t period_us_ = 0;
+  std::vector<std::int64_t> last_us_;  // per RTU, 0 before its first event
+  std::shared_ptr<wtc::latency_histogram> into_;
+};
+
 struct feeder_state {
   std::mt19937_64 random{1};
   std::int64_t next_us = 0;
   int next_rtu = 0;
-  std::vector<std::int64_t> last_published_us;  // per RTU, 0 before its first batch
+  interval_jitter published;
 };
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -95,7 +118,7 @@ caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
   const auto period_us = std::chrono::duration_cast<std::chrono::microseconds>(period).count();
   const auto step_us = period_us / rtus;
   self->state.next_us = now_us();
-  self->state.last_published_us.assign(static_cast<std::size_t>(rtus), 0);
+  self->state.published = interval_jitter(rtus, period_us, std::move(input_jitter));
   self->send(self, tick_atom::value);
   return {[=](tick_atom) {
     auto& st = self->state;
@@ -113,11 +136,7 @@ caf::behavior feeder(caf::stateful_actor<feeder_state>* self, int rtus,
         batch.samples.push_back(x);
       }
       self->send(bus, std::move(batch));
-      const auto published_us = now_us();
-      auto& last_us = st.last_published_us[static_cast<std::size_t>(st.next_rtu)];
-      if (last_us != 0)
-        input_jitter->record(std::abs(published_us - last_us - period_us));
-      last_us = published_us;
+      st.published.record(st.next_rtu, now_us());
       st.next_rtu = (st.next_rtu + 1) % rtus;
       st.next_us += step_us;
     }
@@ -143,7 +162,7 @@ class reference_schedule {
   reference_schedule(const reference_schedule&) = delete;
   reference_schedule& operator=(const reference_schedule&) = delete;
 
-  wtc::latency_histogram& jitter() { return jitter_; }
+  wtc::latency_histogram& jitter() { return *jitter_; }
   /// CPU seconds the thread used, to take out of the process's figure.
   double cpu_seconds() const { return static_cast<double>(cpu_ns_.load()) / 1e9; }
 
@@ -156,7 +175,7 @@ class reference_schedule {
 
   void run() {
     const auto step_us = period_us_ / rtus_;
-    std::vector<std::int64_t> last_us(static_cast<std::size_t>(rtus_), 0);
+    interval_jitter woken(rtus_, period_us_, jitter_);
     auto next_us = wtc::core::steady_us();
     int rtu = 0;
     while (!stop_) {
@@ -164,11 +183,7 @@ class reference_schedule {
                               static_cast<long>(next_us % 1'000'000 * 1000)};
       ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr);
       while (next_us <= wtc::core::steady_us()) {
-        const auto at_us = wtc::core::steady_us();
-        auto& last = last_us[static_cast<std::size_t>(rtu)];
-        if (last != 0)
-          jitter_.record(std::abs(at_us - last - period_us_));
-        last = at_us;
+        woken.record(rtu, wtc::core::steady_us());
         rtu = (rtu + 1) % rtus_;
         next_us += step_us;
       }
@@ -178,7 +193,8 @@ class reference_schedule {
 
   const int rtus_;
   const std::int64_t period_us_;
-  wtc::latency_histogram jitter_;
+  const std::shared_ptr<wtc::latency_histogram> jitter_ =
+      std::make_shared<wtc::latency_histogram>();
   std::atomic<std::int64_t> cpu_ns_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;  // last: starts once the rest is built
