@@ -196,6 +196,9 @@ wtcd_config load_config(const environment& env, int argc, char** argv) {
     cfg.scheduler_threads = static_cast<int>(parse_integer("WTC_SCHEDULER_THREADS", v, 1, 64));
   if (auto v = get(env, "WTC_BODY_LIMIT"); !v.empty())
     cfg.body_limit = static_cast<std::size_t>(parse_integer("WTC_BODY_LIMIT", v, 1024, 64 << 20));
+  if (auto v = get(env, "WTC_HTTP_IDLE_TIMEOUT"); !v.empty())
+    cfg.http_idle_timeout =
+        std::chrono::seconds(parse_integer("WTC_HTTP_IDLE_TIMEOUT", v, 1, 3600));
   if (auto v = get(env, "WTC_SESSION_TTL"); !v.empty())
     cfg.session_ttl = std::chrono::seconds(parse_integer("WTC_SESSION_TTL", v, 1, 30 * 86400));
   if (auto v = get(env, "WTC_BCRYPT_COST"); !v.empty())

@@ -40,6 +40,8 @@ struct wtcd_config {
   int io_threads = 2;
   int scheduler_threads = 2;
   std::size_t body_limit = 1024 * 1024;
+  /// An HTTP connection that neither sends a request nor takes its reply this long is closed.
+  std::chrono::seconds http_idle_timeout{60};
   std::chrono::seconds session_ttl{8 * 3600};
   int bcrypt_cost = 12;
   /// The longest an operator may shelve an alarm (ISA-18.2 wants shelving time-limited).

@@ -476,6 +476,7 @@ int main(int argc, char** argv) {
   server_cfg.port = cfg.port;
   server_cfg.io_threads = cfg.io_threads;
   server_cfg.body_limit = cfg.body_limit;
+  server_cfg.idle_timeout = cfg.http_idle_timeout;
   server_cfg.cors_origins = cfg.cors_origins;
   wtc::gateway::websocket_config ws_cfg;
   ws_cfg.require_auth = cfg.ws_require_auth;

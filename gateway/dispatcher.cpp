@@ -51,7 +51,6 @@ void dispatcher::operator()(const exchange_ptr& ex) const {
   }
   const route& r = *found.found;
   ex->route_index = found.index;
-  ex->route_label = r.label;
   ex->req.params = std::move(found.params);
   if (r.required == access::anonymous) {
     invoke(r.fn, ex);

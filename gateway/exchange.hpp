@@ -63,8 +63,7 @@ class exchange {
   }
 
   request req;
-  /// The matched route's label for metrics and logs ("GET /api/v1/users/{user_id}").
-  std::string route_label = "unmatched";
+  /// The matched route's index in the router, for the metrics; -1 when none matched.
   int route_index = -1;
 
   void reply(response res) {

@@ -1,5 +1,6 @@
 #include "gateway/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <random>
 #include <stdexcept>
@@ -11,10 +12,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "gateway/replies.hpp"
+#include "gateway/response_head.hpp"
 #include "gateway/uri.hpp"
 #include "gateway/websocket_session.hpp"
 
@@ -27,6 +31,12 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 using clock_type = std::chrono::steady_clock;
+// The io_context's own executor rather than a type-erased one: every operation of a connection
+// runs on the one io thread that owns it.
+using executor_type = net::io_context::executor_type;
+using socket_type = net::basic_stream_socket<tcp, executor_type>;
+using timer_type =
+    net::basic_waitable_timer<clock_type, net::wait_traits<clock_type>, executor_type>;
 
 bool valid_request_id(beast::string_view id) {
   if (id.empty() || id.size() > 64)
@@ -66,32 +76,51 @@ struct shared_state {
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, std::shared_ptr<const shared_state> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {
+  http_session(socket_type&& socket, std::shared_ptr<const shared_state> state)
+      : socket_(std::move(socket)), idle_timer_(socket_.get_executor()), state_(std::move(state)) {
     beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
+    auto remote = socket_.remote_endpoint(ec);
     if (!ec)
       client_ip_ = remote.address().to_string();
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      self->watch_idle(self->state_->config.idle_timeout);
+      self->do_read();
+    });
   }
 
  private:
+  /// One timer per connection, re-armed once per idle period rather than per request: it closes
+  /// a connection that has neither sent a request nor taken its reply for `idle_timeout`.
+  void watch_idle(clock_type::duration after) {
+    idle_timer_.expires_after(after);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_)
+        return;
+      const auto now = clock_type::now();
+      const auto idle_until = self->active_since_ + self->state_->config.idle_timeout;
+      if (self->awaiting_reply_ || now < idle_until)
+        return self->watch_idle(self->awaiting_reply_ ? self->state_->config.idle_timeout
+                                                      : idle_until - now);
+      beast::error_code ignored;
+      self->socket_.close(ignored);
+    });
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(state_->config.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
-    stream_.expires_after(state_->config.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
+    active_since_ = clock_type::now();
+    http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset) {
+        ec == net::error::connection_reset) {
       return do_close();
     }
     started_ = clock_type::now();
@@ -155,10 +184,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
       }
     }
 
-    auto self = shared_from_this();
-    auto ex = std::make_shared<exchange>(std::move(req), [self](response res) {
+    awaiting_reply_ = true;
+    auto ex = std::make_shared<exchange>(std::move(req), [self = shared_from_this()](response res) {
       // dispatch: a handler that answers on the io thread writes at once, others are queued.
-      net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+      net::dispatch(self->socket_.get_executor(), [self, res = std::move(res)]() mutable {
+        self->awaiting_reply_ = false;
         self->route_index_ = self->current_ ? self->current_->route_index : -1;
         self->current_.reset();
         self->write(std::move(res));
@@ -176,88 +206,89 @@ class http_session : public std::enable_shared_from_this<http_session> {
       res.headers.emplace_back("Upgrade", "websocket");
       return write(std::move(res));
     }
-    start_websocket_session(*state_->config.websocket, stream_.release_socket(), std::move(msg),
-                            client_ip_, request_id_);
+    closed_ = true;
+    idle_timer_.cancel();
+    start_websocket_session(*state_->config.websocket, tcp::socket(std::move(socket_)),
+                            std::move(msg), client_ip_, request_id_);
   }
 
-  void add_cors_headers(http::response<http::string_body>& res) const {
+  bool origin_allowed() const {
     if (origin_header_.empty())
-      return;
-    for (const auto& allowed : state_->config.cors_origins) {
-      if (allowed == "*" || allowed == origin_header_) {
-        res.set(http::field::access_control_allow_origin, origin_header_);
-        res.set(http::field::vary, "Origin");
-        res.set(http::field::access_control_expose_headers, "X-Request-Id, Retry-After");
-        return;
-      }
-    }
+      return false;
+    for (const auto& allowed : state_->config.cors_origins)
+      if (allowed == "*" || allowed == origin_header_)
+        return true;
+    return false;
   }
 
   void write_preflight() {
-    http::response<http::string_body> res{http::status::no_content, version_};
-    add_cors_headers(res);
-    if (res.count(http::field::access_control_allow_origin)) {
-      res.set(http::field::access_control_allow_methods, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-      res.set(http::field::access_control_allow_headers,
-              "Authorization, Content-Type, X-Request-Id");
-      res.set(http::field::access_control_max_age, "600");
-    }
     route_index_ = -1;
-    send(std::move(res), 204);
+    response res;
+    res.status = 204;
+    res.content_type.clear();
+    if (origin_allowed()) {
+      res.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"},
+                     {"Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id"},
+                     {"Access-Control-Max-Age", "600"}};
+    }
+    write(std::move(res));
   }
 
-  void write(response r) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version_};
-    res.set(http::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers)
-      res.set(name, value);
-    add_cors_headers(res);
-    res.body() = std::move(r.body);
-    const auto status = r.status;
-    send(std::move(res), status);
-  }
-
-  void send(http::response<http::string_body>&& res, unsigned status) {
-    res.set(http::field::server, "wtc");
-    res.set("X-Request-Id", request_id_);
-    res.set("X-Content-Type-Options", "nosniff");
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(keep_alive_);
-    res.prepare_payload();
+  void write(response res) {
+    if (!response_head::allows_body(res.status))
+      res.body.clear();
+    response_head head(head_, res.status, version_);
+    if (!res.content_type.empty())
+      head.field("Content-Type", res.content_type);
+    for (const auto& [name, value] : res.headers)
+      head.field(name, value);
+    if (origin_allowed()) {
+      head.field("Access-Control-Allow-Origin", origin_header_);
+      head.field("Vary", "Origin");
+      head.field("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    }
+    head.field("Server", "wtc");
+    head.field("X-Request-Id", request_id_);
+    head.field("X-Content-Type-Options", "nosniff");
+    head.field("Cache-Control", "no-store");
+    head.finish(res.body.size(), keep_alive_);
+    body_ = std::move(res.body);
 
     const double seconds = std::chrono::duration<double>(clock_type::now() - started_).count();
-    state_->metrics.record(route_index_, status, seconds);
-    if (status >= 500)
-      spdlog::error("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, status, seconds * 1e3,
-                    request_id_);
+    state_->metrics.record(route_index_, res.status, seconds);
+    if (res.status >= 500)
+      spdlog::error("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, res.status,
+                    seconds * 1e3, request_id_);
     else
-      spdlog::debug("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, status, seconds * 1e3,
-                    request_id_);
+      spdlog::debug("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, res.status,
+                    seconds * 1e3, request_id_);
 
-    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
-                        self->on_write(ec, sp->need_eof());
-                      });
+    active_since_ = clock_type::now();
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(socket_, buffers,
+                     beast::bind_front_handler(&http_session::on_write, shared_from_this()));
   }
 
-  void on_write(beast::error_code ec, bool close) {
+  void on_write(beast::error_code ec, std::size_t) {
     if (ec) {
       if (ec != net::error::operation_aborted)
         spdlog::debug("http write to {} failed: {}", client_ip_, ec.message());
-      return;
+      return do_close();
     }
-    if (close || !keep_alive_)
+    if (!keep_alive_)
       return do_close();
     do_read();
   }
 
   void do_close() {
+    closed_ = true;
+    idle_timer_.cancel();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  socket_type socket_;
+  timer_type idle_timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const shared_state> state_;
@@ -266,11 +297,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string origin_header_;
   std::string method_;
   std::string path_;
+  std::string head_;  // the reply's status line and fields, reused from request to request
+  std::string body_;
   exchange_ptr current_;
   clock_type::time_point started_;
+  clock_type::time_point active_since_;
   int route_index_ = -1;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  bool awaiting_reply_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -291,7 +327,7 @@ struct http_server::impl {
   net::io_context& next_context() { return *contexts[next++ % contexts.size()]; }
 
   void do_accept() {
-    acceptor->async_accept(next_context(), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(next_context(), [this](beast::error_code ec, socket_type socket) {
       if (ec) {
         if (ec == net::error::operation_aborted)
           return;

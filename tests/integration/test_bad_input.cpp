@@ -1,6 +1,15 @@
 // Every kind of bad input gets a clear 4xx with a detail, changes nothing, and leaves the server
 // serving.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "http_client.hpp"
@@ -9,12 +18,74 @@
 namespace wtc::test {
 namespace {
 
+using std::chrono::steady_clock;
+
+/// A plain blocking TCP connection, whose reads give up after a while instead of hanging the
+/// test when the server keeps a connection it should have closed.
+class raw_connection {
+ public:
+  explicit raw_connection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~raw_connection() { ::close(fd_); }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+
+  /// Reads until `until` appears (true), or the server closes or 15 s pass (false).
+  bool read_until(const std::string& until) {
+    while (received_.find(until) == std::string::npos) {
+      if (!read_some())
+        return false;
+    }
+    received_.erase(0, received_.find(until) + until.size());
+    return true;
+  }
+
+  /// Reads until the server closes the connection: true when it did within 15 s.
+  bool read_until_closed() {
+    while (read_some()) {
+    }
+    return closed_;
+  }
+
+ private:
+  bool read_some() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 15000) <= 0)
+      return false;
+    char buf[4096];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    received_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
+
 class BadInput : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     wtcd = new wtcd_process({{{"WTC_ADMIN_PASSWORD", "admin-password"},
                               {"WTC_BCRYPT_COST", "10"},
                               {"WTC_BODY_LIMIT", "4096"},
+                              {"WTC_HTTP_IDLE_TIMEOUT", "2"},
                               {"WTC_LOG_LEVEL", "warning"}},
                              {},
                              ""});
@@ -150,6 +221,33 @@ TEST_F(BadInput, GarbageOnTheWire) {
   EXPECT_EQ(client().raw("THIS IS NOT HTTP\r\n\r\n"), 400);
   EXPECT_EQ(client().raw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"), 400);
   EXPECT_EQ(client().raw("GET http://example.com/health HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
+}
+
+// The suite runs wtcd with WTC_HTTP_IDLE_TIMEOUT=2: a client that opens connections and then
+// says nothing, or half a request, must not hold them.
+TEST_F(BadInput, SilentAndHalfSentConnectionsAreClosedAfterTheIdleTimeout) {
+  for (const std::string sent : {"", "GET /health HTTP/1.1\r\nHost: x\r\n"}) {
+    raw_connection connection(wtcd->port());
+    ASSERT_TRUE(connection.connected());
+    const auto start = steady_clock::now();
+    ASSERT_TRUE(sent.empty() || connection.send(sent));
+    EXPECT_TRUE(connection.read_until_closed()) << "still open after 15 s; sent: " << sent;
+    const auto held = std::chrono::duration<double>(steady_clock::now() - start).count();
+    EXPECT_GE(held, 1.5) << "sent: " << sent;
+    EXPECT_LE(held, 8.0) << "sent: " << sent;
+  }
+}
+
+TEST_F(BadInput, AKeepAliveConnectionInUseOutlivesTheIdleTimeout) {
+  raw_connection connection(wtcd->port());
+  ASSERT_TRUE(connection.connected());
+  // Six requests 0.7 s apart: the connection lives twice the idle timeout, never idle that long.
+  for (int i = 0; i < 6; ++i) {
+    if (i > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    ASSERT_TRUE(connection.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")) << i;
+    ASSERT_TRUE(connection.read_until(R"({"status":"alive"})")) << "request " << i;
+  }
 }
 
 TEST_F(BadInput, BadLoginsAreRefusedAndAudited) {

@@ -56,6 +56,8 @@ TEST(Config, ReadsTheContractsVariables) {
   EXPECT_EQ(cfg.log_level, "warn");
   EXPECT_TRUE(cfg.log_structured);
   EXPECT_EQ(cfg.cors_origins, (std::vector<std::string>{"http://a", "http://b"}));
+  EXPECT_EQ(load({}).http_idle_timeout.count(), 60);
+  EXPECT_EQ(load({{"WTC_HTTP_IDLE_TIMEOUT", "5"}}).http_idle_timeout.count(), 5);
 }
 
 TEST(Config, WebSocketAuthIsOffByDefaultAndSetByVariableOrFlag) {
@@ -81,6 +83,8 @@ TEST(Config, BadValuesNameTheSetting) {
   EXPECT_NE(message_of({{"WTC_DB_PORT", "-1"}}).find("WTC_DB_PORT"), std::string::npos);
   EXPECT_NE(message_of({{"WTC_SESSION_TTL", "0"}}).find("WTC_SESSION_TTL"), std::string::npos);
   EXPECT_NE(message_of({{"WTC_IO_THREADS", "many"}}).find("WTC_IO_THREADS"), std::string::npos);
+  EXPECT_NE(message_of({{"WTC_HTTP_IDLE_TIMEOUT", "0"}}).find("WTC_HTTP_IDLE_TIMEOUT"),
+            std::string::npos);
   EXPECT_NE(message_of({}, {"--port", "99999"}).find("--port"), std::string::npos);
   EXPECT_NE(message_of({}, {"--bogus"}).find("--bogus"), std::string::npos);
 }
