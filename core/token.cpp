@@ -1,7 +1,7 @@
 #include "core/token.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <array>
 #include <stdexcept>
@@ -45,11 +45,15 @@ std::string new_random_password() {
 }
 
 std::string sha256_hex(std::string_view text) {
-  // The one-shot SHA256() skips OpenSSL 3's per-call algorithm fetch: this runs on every
-  // authenticated request.
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
-  return to_hex(digest.data(), digest.size());
+  // Fetched once: OpenSSL 3 looks the algorithm up in its provider tables on every call that
+  // names it implicitly (SHA256(), EVP_sha256()), and this runs on every authenticated request.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (sha256 == nullptr ||
+      EVP_Digest(text.data(), text.size(), digest.data(), &length, sha256, nullptr) != 1)
+    throw std::runtime_error("OpenSSL cannot compute SHA-256");
+  return to_hex(digest.data(), length);
 }
 
 }  // namespace wtc::core

@@ -1,6 +1,5 @@
 #include "gateway/actor_bridge.hpp"
 
-#include <caf/detail/disposer.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
 
@@ -15,15 +14,28 @@ io_companion* companion_of(const caf::strong_actor_ptr& ptr) {
 
 }  // namespace
 
-void io_companion::set_sink(message_sink sink) {
+void io_companion::set_wake(wake_fn wake) {
   std::lock_guard<std::mutex> guard(mutex_);
-  sink_ = std::move(sink);
+  wake_ = std::move(wake);
 }
 
 void io_companion::enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit*) {
   std::lock_guard<std::mutex> guard(mutex_);
-  if (sink_)
-    sink_(std::move(ptr));
+  if (!wake_)
+    return;
+  inbox_.push_back(std::move(ptr));
+  if (inbox_.size() == 1)
+    wake_();
+}
+
+void io_companion::drain(caf::execution_unit* host) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    running_.swap(inbox_);
+  }
+  for (auto& msg : running_)
+    activate(host, *msg);
+  running_.clear();
 }
 
 void io_companion::enqueue(caf::strong_actor_ptr source, caf::message_id mid, caf::message content,
@@ -39,7 +51,8 @@ void io_companion::launch(caf::execution_unit*, bool, bool hide) {
 
 void io_companion::on_exit() {
   std::lock_guard<std::mutex> guard(mutex_);
-  sink_ = nullptr;
+  wake_ = nullptr;
+  inbox_.clear();
 }
 
 actor_bridge::~actor_bridge() {
@@ -55,14 +68,13 @@ void actor_bridge::attach_this_thread(post_fn post) {
   thread->companion = caf::actor_cast<caf::strong_actor_ptr>(sys_.spawn<io_companion>());
   thread->unit = std::make_unique<caf::scoped_execution_unit>(&sys_);
   auto* companion = companion_of(thread->companion);
-  // Called from any thread that sends to the companion: carry the message to the io thread.
-  // The weak capture lets a message that arrives during shutdown be dropped safely.
+  // Called from any thread that sends to the companion: have the io thread run its inbox. The
+  // weak capture lets a wake-up that comes during shutdown be dropped safely.
   std::weak_ptr<io_thread> weak = thread;
-  companion->set_sink([weak, post](caf::mailbox_element_ptr msg) {
-    std::shared_ptr<caf::mailbox_element> shared(msg.release(), caf::detail::disposer{});
-    post([weak, shared] {
+  companion->set_wake([weak, post] {
+    post([weak] {
       if (auto t = weak.lock())
-        companion_of(t->companion)->activate(t->unit.get(), *shared);
+        companion_of(t->companion)->drain(t->unit.get());
     });
   });
   this_thread_companion = companion;

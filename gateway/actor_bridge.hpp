@@ -18,9 +18,9 @@
 
 namespace wtc::gateway {
 
-/// An actor that is never scheduled: whatever it receives is handed to `on_message`, which
-/// carries it to the io thread that owns the actor and runs it there. (CAF's actor_companion is
-/// the same idea but cannot send requests in 0.17.)
+/// An actor that is never scheduled: whatever it receives waits in its inbox until the io thread
+/// that owns it runs `drain`. (CAF's actor_companion is the same idea but cannot send requests in
+/// 0.17.)
 class io_companion
     : public caf::extend<caf::scheduled_actor, io_companion>::with<caf::mixin::sender,
                                                                    caf::mixin::requester>,
@@ -28,7 +28,8 @@ class io_companion
  public:
   using signatures = caf::none_t;
   using behavior_type = caf::behavior;
-  using message_sink = std::function<void(caf::mailbox_element_ptr)>;
+  /// Asks the owning io thread to call `drain`; called from the thread that fills an empty inbox.
+  using wake_fn = std::function<void()>;
 
   /// An actor without a behavior counts as finished: give it one that is never called (the
   /// companion only ever receives responses, which bypass the behavior).
@@ -36,7 +37,9 @@ class io_companion
     do_become(caf::behavior{[](caf::ok_atom) {}}, true);
   }
 
-  void set_sink(message_sink sink);
+  void set_wake(wake_fn wake);
+  /// Runs everything that has arrived, on the owning io thread.
+  void drain(caf::execution_unit* host);
 
   void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit* host) override;
   void enqueue(caf::strong_actor_ptr source, caf::message_id mid, caf::message content,
@@ -46,7 +49,11 @@ class io_companion
 
  private:
   std::mutex mutex_;
-  message_sink sink_;
+  wake_fn wake_;
+  // One wake-up carries every answer that arrives before the io thread gets to it: under load
+  // that is one queued task for several requests, and no allocation per answer.
+  std::vector<caf::mailbox_element_ptr> inbox_;
+  std::vector<caf::mailbox_element_ptr> running_;  // io thread only
 };
 
 /// Lets the io threads talk to actors without blocking and without a thread hop of their own.

@@ -56,7 +56,10 @@ std::string next_request_id() {
     return std::string(buf);
   }();
   static std::atomic<std::uint64_t> counter{0};
-  return prefix + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  std::string id = prefix;
+  id += '-';
+  id += std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  return id;
 }
 
 /// Keeps printable ASCII only: a user agent is stored with the session, and a stray byte must not

@@ -23,6 +23,20 @@ TEST(Iso8601, ParsesWhatItFormats) {
     EXPECT_EQ(parse_iso8601(format_iso8601(ms)), ms);
 }
 
+TEST(Iso8601, FormatsYearsOutsideFourDigits) {
+  EXPECT_EQ(format_iso8601(253402300800000), "10000-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(253402300799999), "9999-12-31T23:59:59.999Z");
+}
+
+TEST(Iso8601, EveryFieldRoundTripsOverTwoCenturies) {
+  // A step that is not a multiple of any field's period walks through all of their values.
+  for (std::int64_t ms = -2'208'988'800'000; ms < 4'102'444'800'000; ms += 7'777'777'777) {
+    const auto text = format_iso8601(ms);
+    ASSERT_EQ(parse_iso8601(text), ms) << text;
+    ASSERT_EQ(text.size(), ms % 1000 == 0 ? 20U : 24U) << text;
+  }
+}
+
 TEST(Iso8601, ParsesTheFormsClientsSend) {
   EXPECT_EQ(parse_iso8601("2026-01-17"), 1768608000000);
   EXPECT_EQ(parse_iso8601("2026-01-17T12:00:00"), 1768651200000);
