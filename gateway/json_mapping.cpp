@@ -47,6 +47,19 @@ nlohmann::json to_json(const audit_entry& entry) {
           {"ip_address", nullable(entry.ip_address)}};
 }
 
+nlohmann::json to_json(const session_record& s) {
+  // Field by field rather than from an initializer list, which builds a temporary array per
+  // field first: this runs on every session check, the API's most frequent authenticated call.
+  nlohmann::json out;
+  out["username"] = s.username;
+  out["role"] = to_string(s.user_role);
+  out["created_at"] = time_json(s.created_at);
+  out["expires_at"] = time_json(s.expires_at);
+  out["last_activity"] = time_json(s.last_activity);
+  out["ip_address"] = s.ip_address;
+  return out;
+}
+
 nlohmann::json to_json(const issued_token& issued) {
   const auto& s = issued.session;
   return {{"token", issued.token},

@@ -24,6 +24,8 @@ nlohmann::json to_json(const user_record& user);
 nlohmann::json to_json(const audit_entry& entry);
 /// The login and refresh answer: the contract's token, username, role and expires_at.
 nlohmann::json to_json(const issued_token& issued);
+/// The caller's own session, as GET /api/v1/auth/session shows it (no token, no hash).
+nlohmann::json to_json(const session_record& session);
 
 /// The contract's RTU object, plus what a Modbus RTU needs (port, unit_id, profile,
 /// cycle_time_ms) and the rest of its row.

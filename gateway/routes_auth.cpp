@@ -59,15 +59,8 @@ void add_auth_routes(router& routes, api_context& ctx) {
         logout_atom::value, ex->req.token, ex->req.origin);
   });
 
-  routes.add("GET", "/api/v1/auth/session", access::viewer, [](const exchange_ptr& ex) {
-    const auto& s = ex->req.session;
-    ex->reply(json_reply(200, {{"username", s.username},
-                               {"role", to_string(s.user_role)},
-                               {"created_at", time_json(s.created_at)},
-                               {"expires_at", time_json(s.expires_at)},
-                               {"last_activity", time_json(s.last_activity)},
-                               {"ip_address", s.ip_address}}));
-  });
+  routes.add("GET", "/api/v1/auth/session", access::viewer,
+             [](const exchange_ptr& ex) { ex->reply(json_reply(200, to_json(ex->req.session))); });
 
   routes.add("POST", "/api/v1/auth/refresh", access::viewer, [&ctx](const exchange_ptr& ex) {
     ask(
