@@ -31,6 +31,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 using clock_type = std::chrono::steady_clock;
+constexpr std::size_t write_chunk_bytes = 64 * 1024;
 // The io_context's own executor rather than a type-erased one: every operation of a connection
 // runs on the one io thread that owns it.
 using executor_type = net::io_context::executor_type;
@@ -266,9 +267,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
       spdlog::debug("{} {} -> {} ({:.1f} ms) [request {}]", method_, path_, res.status,
                     seconds * 1e3, request_id_);
 
-    active_since_ = clock_type::now();
     const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
-    net::async_write(socket_, buffers,
+    // Every chunk the client takes counts as activity: a large export to a slow client is not
+    // idle as long as it keeps reading.
+    auto progress = [this](const beast::error_code& ec, std::size_t) -> std::size_t {
+      active_since_ = clock_type::now();
+      return ec ? 0 : write_chunk_bytes;
+    };
+    net::async_write(socket_, buffers, progress,
                      beast::bind_front_handler(&http_session::on_write, shared_from_this()));
   }
 
