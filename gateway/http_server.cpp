@@ -103,11 +103,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_)
         return;
+      const auto timeout = self->state_->config.idle_timeout;
+      if (self->awaiting_reply_)
+        return self->watch_idle(timeout);
       const auto now = clock_type::now();
-      const auto idle_until = self->active_since_ + self->state_->config.idle_timeout;
-      if (self->awaiting_reply_ || now < idle_until)
-        return self->watch_idle(self->awaiting_reply_ ? self->state_->config.idle_timeout
-                                                      : idle_until - now);
+      if (now < self->active_since_ + timeout)
+        return self->watch_idle(self->active_since_ + timeout - now);
       beast::error_code ignored;
       self->socket_.close(ignored);
     });

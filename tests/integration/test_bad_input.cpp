@@ -1,83 +1,19 @@
 // Every kind of bad input gets a clear 4xx with a detail, changes nothing, and leaves the server
 // serving.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "http_client.hpp"
+#include "raw_connection.hpp"
 #include "wtcd_process.hpp"
 
 namespace wtc::test {
 namespace {
 
 using std::chrono::steady_clock;
-
-/// A plain blocking TCP connection, whose reads give up after a while instead of hanging the
-/// test when the server keeps a connection it should have closed.
-class raw_connection {
- public:
-  explicit raw_connection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~raw_connection() { ::close(fd_); }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
-  }
-
-  /// Reads until `until` appears (true), or the server closes or 15 s pass (false).
-  bool read_until(const std::string& until) {
-    while (received_.find(until) == std::string::npos) {
-      if (!read_some())
-        return false;
-    }
-    received_.erase(0, received_.find(until) + until.size());
-    return true;
-  }
-
-  /// Reads until the server closes the connection: true when it did within 15 s.
-  bool read_until_closed() {
-    while (read_some()) {
-    }
-    return closed_;
-  }
-
- private:
-  bool read_some() {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 15000) <= 0)
-      return false;
-    char buf[4096];
-    const auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      closed_ = true;
-      return false;
-    }
-    received_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
 
 class BadInput : public ::testing::Test {
  protected:
@@ -231,7 +167,8 @@ TEST_F(BadInput, SilentAndHalfSentConnectionsAreClosedAfterTheIdleTimeout) {
     ASSERT_TRUE(connection.connected());
     const auto start = steady_clock::now();
     ASSERT_TRUE(sent.empty() || connection.send(sent));
-    EXPECT_TRUE(connection.read_until_closed()) << "still open after 15 s; sent: " << sent;
+    EXPECT_TRUE(connection.closed_by_peer(std::chrono::seconds(15)))
+        << "still open after 15 s; sent: " << sent;
     const auto held = std::chrono::duration<double>(steady_clock::now() - start).count();
     EXPECT_GE(held, 1.5) << "sent: " << sent;
     EXPECT_LE(held, 8.0) << "sent: " << sent;
@@ -246,7 +183,8 @@ TEST_F(BadInput, AKeepAliveConnectionInUseOutlivesTheIdleTimeout) {
     if (i > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(700));
     ASSERT_TRUE(connection.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")) << i;
-    ASSERT_TRUE(connection.read_until(R"({"status":"alive"})")) << "request " << i;
+    ASSERT_TRUE(connection.read_until(R"({"status":"alive"})", std::chrono::seconds(15)))
+        << "request " << i;
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-// Clients and process helpers for the simulator's tests: a libmodbus client, a raw TCP
-// connection for bytes libmodbus would never send, the control channel, and the wtc-rtu-sim
-// process with the ports it prints.
+// Clients and process helpers for the simulator's tests: a libmodbus client, the control
+// channel (over the shared raw_connection, also used for bytes libmodbus would never send), and
+// the wtc-rtu-sim process with the ports it prints.
 
 #include <sys/types.h>
 
@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "raw_connection.hpp"
 
 typedef struct _modbus modbus_t;
 
@@ -55,30 +57,7 @@ class modbus_client {
   int last_error_ = 0;
 };
 
-/// A plain TCP connection to a loopback port.
-class raw_connection {
- public:
-  explicit raw_connection(std::uint16_t port);
-  ~raw_connection();
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  bool send(const std::string& bytes);
-  bool send(const std::vector<std::uint8_t>& bytes);
-  /// Closes the sending half, as a client that piped its input and reached its end.
-  void finish_sending();
-  /// Bytes until `at_most` have come or none came for `quiet`.
-  std::vector<std::uint8_t> receive(std::size_t at_most, std::chrono::milliseconds quiet);
-  /// One line without its newline, or nullopt when none completes within `timeout`.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5000ms);
-  /// Whether the peer closes (or resets) the connection within `timeout`.
-  bool closed_by_peer(std::chrono::milliseconds timeout = 5000ms);
-
- private:
-  int fd_ = -1;
-  std::string lines_;
-};
+using wtc::test::raw_connection;
 
 /// The control channel: one command, one reply line.
 class control_client {
